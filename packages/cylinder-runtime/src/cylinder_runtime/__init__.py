@@ -1,0 +1,5 @@
+"""cylinder_runtime."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
