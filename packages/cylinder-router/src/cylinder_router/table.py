@@ -1,0 +1,146 @@
+"""The route table: every route file of a site as rows, for listing and linting.
+
+Unlike resolution, which looks only at the folders on one request's path, the table walks the
+whole site. It is read fresh from disk on every call (no cache): it serves tools, not requests.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from .filenames import Kind
+from .listing import Listing, read_listing
+from .paths import RequestPath, is_inside, static_refusal
+from .site import Site
+
+__all__ = ["RejectedFile", "RouteRow", "RouteTable", "StaticRow", "route_table"]
+
+_KIND_ORDER = {Kind.HANDLER: 0, Kind.EARLY_HOOK: 1, Kind.LATE_HOOK: 2, Kind.ERROR_HANDLER: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRow:
+    """One route file.
+
+    :param prefix: the URL prefix it covers (``/`` for the site's root files).
+    :param kind: handler, early hook, late hook or error handler.
+    :param method: the lower-case method (``default`` included) for handlers and hooks.
+    :param code: the status code for error handlers.
+    :param file: the file's absolute path.
+    """
+
+    prefix: str
+    kind: Kind
+    method: str | None
+    code: int | None
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
+class StaticRow:
+    """A file that is served as it is on an exact GET of :attr:`url`.
+
+    :param url: the one URL path that serves it.
+    :param file: the file's absolute path.
+    """
+
+    url: str
+    file: str
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedFile:
+    """A file whose name looks like a route but breaks the grammar.
+
+    :param file: the file's absolute path.
+    :param reason: what is wrong with the name.
+    """
+
+    file: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteTable:
+    """Every route of a site.
+
+    :param site: the site listed.
+    :param routes: route files, sorted by prefix, then kind, then method or code.
+    :param static_files: files served as they are, sorted by URL.
+    :param rejected: names that look like routes but are not, sorted by file.
+    """
+
+    site: Site
+    routes: tuple[RouteRow, ...]
+    static_files: tuple[StaticRow, ...]
+    rejected: tuple[RejectedFile, ...]
+
+
+def route_table(site: Site) -> RouteTable:
+    """Walk a site and list its routes, static files and rejected names.
+
+    Folders reached through a symbolic link that points outside the site folder are not
+    walked, as resolution never enters them either.
+    """
+    routes: list[RouteRow] = []
+    static: list[StaticRow] = []
+    rejected: list[RejectedFile] = []
+
+    root_listing = read_listing(site.site_dir)
+    _collect_routes(root_listing, "", routes, only=site.site_name)
+    prefix_dot = site.site_name + "."
+    rejected.extend(
+        RejectedFile(os.path.join(site.site_dir, item.name), item.reason)
+        for item in root_listing.rejected
+        if item.name.startswith(prefix_dot)
+    )
+
+    real_root = os.path.realpath(site.folder)
+    seen: set[str] = set()
+    pending: list[tuple[str, tuple[str, ...]]] = [(site.folder, ())]
+    while pending:
+        folder, segments = pending.pop()
+        real = os.path.realpath(folder)
+        if real in seen or not is_inside(real, real_root):
+            continue
+        seen.add(real)
+        listing = read_listing(folder)
+        if not listing.exists:
+            continue
+        url = "".join(f"/{segment}" for segment in segments)
+        _collect_routes(listing, url, routes)
+        rejected.extend(
+            RejectedFile(os.path.join(folder, item.name), item.reason) for item in listing.rejected
+        )
+        for name in sorted(listing.files):
+            request_path = RequestPath((*segments, name))
+            if static_refusal(request_path) is None:
+                file = os.path.join(folder, name)
+                if is_inside(os.path.realpath(file), real_root):
+                    static.append(StaticRow(request_path.normalized, file))
+        pending.extend((os.path.join(folder, name), (*segments, name)) for name in listing.folders)
+
+    routes.sort(key=_row_key)
+    static.sort(key=lambda row: row.url)
+    rejected.sort(key=lambda row: row.file)
+    return RouteTable(site, tuple(routes), tuple(static), tuple(rejected))
+
+
+def _collect_routes(
+    listing: Listing, url: str, rows: list[RouteRow], only: str | None = None
+) -> None:
+    for segment, files in listing.routes.items():
+        if only is not None and segment != only:
+            continue
+        prefix = "/" if only is not None else f"{url}/{segment}"
+        for kind in (Kind.HANDLER, Kind.EARLY_HOOK, Kind.LATE_HOOK):
+            for method, name in files.by_kind(kind).items():
+                rows.append(RouteRow(prefix, kind, method, None, os.path.join(listing.path, name)))
+        for code, name in files.error_handlers.items():
+            path = os.path.join(listing.path, name)
+            rows.append(RouteRow(prefix, Kind.ERROR_HANDLER, None, code, path))
+
+
+def _row_key(row: RouteRow) -> tuple[str, int, str, int]:
+    return (row.prefix, _KIND_ORDER[row.kind], row.method or "", row.code or 0)
