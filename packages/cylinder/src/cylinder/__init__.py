@@ -1,5 +1,67 @@
-"""cylinder."""
+"""Cylinder: a small WSGI framework on Werkzeug whose routes are the files on disk.
+
+``my_webapps/webapp1.ex.get.py`` answers ``GET /``; ``my_webapps/webapp1/foo/bar.ex.get.py``
+answers ``GET /foo/bar``. ``get_app`` builds the WSGI application::
+
+    import cylinder
+    import waitress
+
+    def app_map(request):
+        return "my_webapps", "webapp1", {}
+
+    app = cylinder.get_app(app_map)
+    waitress.serve(app, host="127.0.0.1", port=8080)
+
+``log_formatter`` is the formatter ``get_app`` gives the log handler; replace it before calling
+``get_app`` to change how records look.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import logging
+from collections.abc import Callable, Mapping
+
+from cylinder_logging import default_formatter
+from cylinder_runtime import Application
+from werkzeug.exceptions import HTTPException
+
+__all__ = ["Application", "get_app", "log_formatter"]
+
+__version__ = "0.3.0"
+
+#: The formatter of every application built by :func:`get_app` from now on. Its format may use
+#: ``%(request_id)s`` and ``%(timestamp)s`` besides the standard fields.
+log_formatter: logging.Formatter = default_formatter()
+
+
+def get_app(
+    app_map: Callable[..., object],
+    log_level: int = logging.DEBUG,
+    log_handler: logging.Handler | None = None,
+    request_id_header: str = "X-Request-ID",
+    log_queue_length: int = 1000,
+    abort_extra: Mapping[int, type[HTTPException]] | None = None,
+) -> Application:
+    """Build a Cylinder WSGI application.
+
+    :param app_map: called for each request with any of ``request``, ``response``, ``log``,
+        ``abort`` and ``g``; returns ``(site_dir, site_name)`` or
+        ``(site_dir, site_name, extras)``, ``extras`` being more parameters for ``main()``.
+    :param log_level: the level of the application's logger.
+    :param log_handler: where log records go; a ``StreamHandler`` on stderr when None.
+    :param request_id_header: the request header that carries the request id; an id is
+        generated when it is missing.
+    :param log_queue_length: how many records may wait for the handler before new ones are
+        dropped (and counted); 0 for no limit.
+    :param abort_extra: status code -> ``HTTPException`` subclass, for codes Werkzeug lacks.
+    :raises TypeError: when ``app_map`` is not callable or an argument is malformed.
+    """
+    return Application(
+        app_map,
+        log_level=log_level,
+        log_handler=log_handler,
+        log_formatter=log_formatter,
+        request_id_header=request_id_header,
+        log_queue_length=log_queue_length,
+        abort_extra=abort_extra,
+    )

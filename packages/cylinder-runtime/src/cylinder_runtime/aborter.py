@@ -1,0 +1,82 @@
+"""``abort``: Werkzeug's, extended with redirects and the application's own exceptions."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from werkzeug.exceptions import Aborter, HTTPException
+from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Response
+
+__all__ = ["REDIRECT_CODES", "Abort", "Redirect", "check_abort_extra"]
+
+#: Status codes that ``abort(code, location)`` turns into a redirect.
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+
+
+class Redirect(HTTPException):
+    """Raised by ``abort(301|302|303|307|308, location)``. Error-handler files never see it.
+
+    :param code: the redirect status.
+    :param location: where to send the client.
+    """
+
+    def __init__(self, code: int, location: str) -> None:
+        super().__init__(description=f"Redirecting to {location}")
+        self.code: int = code
+        self.redirect_code = code
+        self.location = location
+
+    def get_response(self, *args: Any, **kwargs: Any) -> Response:
+        """The redirect response: status, ``Location`` and a short HTML body."""
+        return redirect(self.location, self.redirect_code)
+
+
+class Abort:
+    """The ``abort`` callable handed to handlers: ``abort(404)``, ``abort(400, "why")``,
+    ``abort(302, "/login")``, or any code registered with ``abort_extra``.
+
+    :param extra: status code -> exception class, added to Werkzeug's own.
+    """
+
+    __slots__ = ("_aborter",)
+
+    def __init__(self, extra: Mapping[int, type[HTTPException]] | None = None) -> None:
+        self._aborter = Aborter(extra=dict(extra) if extra else None)
+
+    def __call__(self, code: int | SansIOResponse, *args: Any, **kwargs: Any) -> NoReturn:
+        if isinstance(code, int) and code in REDIRECT_CODES and code not in self._aborter.mapping:
+            if len(args) != 1 or kwargs or not isinstance(args[0], str):
+                raise TypeError(f"abort({code}) needs the redirect target: abort({code}, '/path')")
+            raise Redirect(code, args[0])
+        self._aborter(code, *args, **kwargs)
+        raise AssertionError("unreachable: Aborter always raises")  # pragma: no cover
+
+
+def check_abort_extra(extra: object) -> Mapping[int, type[HTTPException]] | None:
+    """Validate ``get_app(abort_extra=...)`` loudly at start-up.
+
+    :raises TypeError: naming the entry at fault.
+    """
+    if extra is None:
+        return None
+    if not isinstance(extra, Mapping):
+        raise TypeError(
+            f"`abort_extra` must be a mapping of status code to exception class, "
+            f"not {type(extra).__name__}"
+        )
+    for code, exc_class in extra.items():
+        if not isinstance(code, int) or isinstance(code, bool) or not 100 <= code <= 599:
+            raise TypeError(f"`abort_extra` key {code!r} must be a status code from 100 to 599")
+        if not (isinstance(exc_class, type) and issubclass(exc_class, HTTPException)):
+            raise TypeError(
+                f"`abort_extra[{code}]` must be a subclass of "
+                f"`werkzeug.exceptions.HTTPException`, not {exc_class!r}"
+            )
+        if exc_class.code is not None and exc_class.code != code:
+            raise TypeError(
+                f"`abort_extra[{code}]` is `{exc_class.__name__}`, whose code is {exc_class.code}"
+            )
+    return extra

@@ -1,0 +1,169 @@
+"""The WSGI application object: configuration, logging, and the edge between server and pipeline."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import time
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.test import Client
+from werkzeug.wrappers import Request
+
+from cylinder_logging import LogService, request_scope, sanitize_request_id
+from cylinder_router import Router
+
+from .aborter import Abort, check_abort_extra
+from .inject import BUILTIN_NAMES, plan_call
+from .loader import ModuleLoader
+from .pipeline import Pipeline
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+__all__ = ["Application"]
+
+#: Seconds a request waits for its log records when ``wait_for_logs`` is set.
+DRAIN_TIMEOUT = 10.0
+
+
+class Application:
+    """A Cylinder WSGI application. Build it with ``cylinder.get_app``.
+
+    :param app_map: called per request with any of ``request``, ``response``, ``log``,
+        ``abort``, ``g``; returns ``(site_dir, site_name)`` or ``(site_dir, site_name, extras)``.
+    :param log_level: the level of the application's logger.
+    :param log_handler: where records go; a ``StreamHandler`` on stderr when None.
+    :param log_formatter: the formatter set on that handler.
+    :param request_id_header: the request header whose value becomes the request id.
+    :param log_queue_length: records held for the handler at most; 0 for no limit.
+    :param abort_extra: status code -> exception class, added to ``abort``.
+    :raises TypeError: when ``app_map`` is not callable, asks for a parameter no one
+        provides, or ``abort_extra`` is malformed.
+    """
+
+    #: When True, each request returns only after its log records were handled (for tests).
+    wait_for_logs: bool
+
+    def __init__(
+        self,
+        app_map: Callable[..., object],
+        *,
+        log_level: int = logging.DEBUG,
+        log_handler: logging.Handler | None = None,
+        log_formatter: logging.Formatter | None = None,
+        request_id_header: str = "X-Request-ID",
+        log_queue_length: int = 1000,
+        abort_extra: Mapping[int, type[HTTPException]] | None = None,
+    ) -> None:
+        if not callable(app_map):
+            raise TypeError(
+                f"`app_map` must be a callable that names the site for a request, "
+                f"not {type(app_map).__name__} {app_map!r}"
+            )
+        app_map_plan = plan_call(app_map, "`app_map`")
+        for name in (*app_map_plan.positional, *app_map_plan.keyword):
+            if name not in BUILTIN_NAMES and name not in app_map_plan.optional:
+                raise TypeError(
+                    f"`app_map` asks for `{name}`, which no one provides; "
+                    f"it may ask for {', '.join(BUILTIN_NAMES)}"
+                )
+        if not isinstance(request_id_header, str) or not request_id_header:
+            raise TypeError(f"`request_id_header` must be a header name, not {request_id_header!r}")
+        extra = check_abort_extra(abort_extra)
+
+        self.wait_for_logs = False
+        self._request_id_key = "HTTP_" + request_id_header.upper().replace("-", "_")
+        self._logs = LogService(
+            f"cylinder.app.{id(self):x}",
+            level=log_level,
+            handler=log_handler,
+            formatter=log_formatter,
+            queue_length=log_queue_length,
+        )
+        self._logs.start()
+        self._stop_logs = weakref.finalize(self, self._logs.stop)
+        self._pipeline = Pipeline(
+            app_map, app_map_plan, Router(), ModuleLoader(), Abort(extra), self._logs.logger
+        )
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The application's own logger: the one handed to every ``main()`` as ``log``."""
+        return self._logs.logger
+
+    @property
+    def dropped_log_records(self) -> int:
+        """How many log records were dropped because the queue was full."""
+        return self._logs.dropped
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        request_id = sanitize_request_id(environ.get(self._request_id_key))
+        with request_scope(request_id):
+            request = Request(environ)
+            response = self._pipeline.handle(request)
+            try:
+                body = response(environ, start_response)
+            except Exception as exc:  # an unusable response: bad header, bad status
+                self.logger.error("the response could not be sent", exc_info=exc)
+                response = InternalServerError().get_response()
+                body = response(environ, start_response)
+            self.logger.info(
+                "%s %s %s %.2fms",
+                request.method,
+                request.path,
+                response.status_code,
+                (time.perf_counter() - started) * 1000,
+            )
+            context = contextvars.copy_context()
+        if not response.is_sequence and not response.direct_passthrough:
+            body = _InContext(body, context, self)  # a generator: user code runs as it is sent
+        if self.wait_for_logs:
+            self._logs.drain(DRAIN_TIMEOUT)
+        return body
+
+    def test_client(self, **kwargs: Any) -> Client:
+        """A Werkzeug test client for this application."""
+        return Client(self, **kwargs)
+
+    def drain_logs(self, timeout: float | None = DRAIN_TIMEOUT) -> bool:
+        """Wait until every record logged so far was handled. True when done in time."""
+        return self._logs.drain(timeout)
+
+    def close(self) -> None:
+        """Flush the log queue and stop its thread. The application stops logging after."""
+        self._stop_logs()
+
+
+class _InContext:
+    """A streamed body, iterated inside the request's context so its log records keep
+    the request id; closed (and logs drained, when asked) when the server is done."""
+
+    __slots__ = ("_app", "_context", "_iterator", "_source")
+
+    def __init__(
+        self, source: Iterable[bytes], context: contextvars.Context, app: Application
+    ) -> None:
+        self._source = source
+        self._iterator: Iterator[bytes] | None = None
+        self._context = context
+        self._app = app
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._iterator is None:
+            self._iterator = self._context.run(iter, self._source)
+        return self._context.run(next, self._iterator)
+
+    def close(self) -> None:
+        close = getattr(self._source, "close", None)
+        if callable(close):
+            self._context.run(close)
+        if self._app.wait_for_logs:
+            self._app.drain_logs()

@@ -1,0 +1,58 @@
+"""Errors the runtime raises about the site's own code. Each names the file or value at fault.
+
+They are ordinary exceptions: raised while serving a request, they become a 500 that goes to the
+site's ``500.py`` handler like any other uncaught exception, and are logged with their traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AppMapError",
+    "CylinderError",
+    "HandlerLoadError",
+    "MissingParameterError",
+]
+
+
+class CylinderError(Exception):
+    """Base class of the runtime's errors."""
+
+
+class HandlerLoadError(CylinderError):
+    """A handler, hook or error-handler file could not be loaded.
+
+    :param path: the file.
+    :param line: the line in that file where loading failed, when known.
+    :param reason: what went wrong.
+    """
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        where = f"`{path}`" if line is None else f"`{path}`, line {line}"
+        super().__init__(f"cannot load {where}: {reason}")
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
+class MissingParameterError(CylinderError):
+    """A ``main()`` asks for a parameter that nothing provides and that has no default.
+
+    :param where: the function, e.g. "handler `foo/bar.ex.get.py`".
+    :param name: the parameter's name.
+    :param available: the names that could have been asked for.
+    """
+
+    def __init__(self, where: str, name: str, available: list[str], suggestion: str | None) -> None:
+        hint = f" (did you mean `{suggestion}`?)" if suggestion else ""
+        super().__init__(
+            f"{where} asks for `{name}`, which no one provides; "
+            f"available: {', '.join(available)}{hint}"
+        )
+        self.where = where
+        self.name = name
+        self.available = available
+        self.suggestion = suggestion
+
+
+class AppMapError(CylinderError):
+    """``app_map`` returned something Cylinder cannot use."""

@@ -1,0 +1,94 @@
+"""Parameter injection: each ``main()`` gets what it asks for, by name.
+
+The signature is read once, when the module (or ``app_map``) is loaded, into a :class:`CallPlan`;
+each call then only looks names up.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .errors import MissingParameterError
+
+__all__ = ["BUILTIN_NAMES", "ERROR_HANDLER_NAMES", "CallPlan", "plan_call"]
+
+#: Names every ``main()`` and ``app_map`` may ask for.
+BUILTIN_NAMES = ("request", "response", "log", "abort", "g")
+#: Error handlers may also ask for ``e``, the exception being handled.
+ERROR_HANDLER_NAMES = (*BUILTIN_NAMES, "e")
+
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    """How to call one function: which names it wants and how to pass them.
+
+    :param where: the function in words, for error messages ("handler `foo.ex.get.py`").
+    :param positional: names passed by position (positional-only parameters), in order.
+    :param keyword: names passed by keyword.
+    :param optional: names that have a default value, skipped when nothing provides them.
+    """
+
+    where: str
+    positional: tuple[str, ...]
+    keyword: tuple[str, ...]
+    optional: frozenset[str]
+
+    def call(self, func: Callable[..., object], available: Mapping[str, object]) -> object:
+        """Call ``func`` with the parameters it asks for, taken from ``available``.
+
+        :raises MissingParameterError: for a name that is neither available nor defaulted.
+        """
+        args = []
+        for name in self.positional:
+            value = available.get(name, _MISSING)
+            if value is _MISSING:
+                if name in self.optional:
+                    break  # later positional parameters cannot be passed either
+                raise self.missing(name, available)
+            args.append(value)
+        kwargs = {}
+        for name in self.keyword:
+            value = available.get(name, _MISSING)
+            if value is not _MISSING:
+                kwargs[name] = value
+            elif name not in self.optional:
+                raise self.missing(name, available)
+        return func(*args, **kwargs)
+
+    def missing(self, name: str, available: Mapping[str, object]) -> MissingParameterError:
+        """The error for ``name``, listing what was available and the closest match."""
+        names = list(available)
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        return MissingParameterError(self.where, name, names, close[0] if close else None)
+
+
+def plan_call(func: Callable[..., object], where: str) -> CallPlan:
+    """Read ``func``'s signature into a :class:`CallPlan`.
+
+    ``*args`` and ``**kwargs`` receive nothing: only named parameters are injected.
+
+    :param where: the function in words, for error messages.
+    :raises TypeError: when the signature cannot be read.
+    """
+    try:
+        signature = inspect.signature(func)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: cannot read the signature of `main`: {exc}") from exc
+    positional: list[str] = []
+    keyword: list[str] = []
+    optional: set[str] = set()
+    for parameter in signature.parameters.values():
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if parameter.kind is parameter.POSITIONAL_ONLY:
+            positional.append(parameter.name)
+        else:
+            keyword.append(parameter.name)
+        if parameter.default is not parameter.empty:
+            optional.add(parameter.name)
+    return CallPlan(where, tuple(positional), tuple(keyword), frozenset(optional))

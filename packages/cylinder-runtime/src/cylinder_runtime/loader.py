@@ -1,0 +1,186 @@
+"""Loading handler, hook and error-handler files as modules, once per version of each file.
+
+A file is executed the first time it is needed and again only after it changes; its module is
+reused in between, so module-level caches in a handler work. A change is noticed by one ``stat``
+per request: the file's inode, size, mtime and ctime. A file loaded less than
+:data:`cylinder_router.listing.RACY_WINDOW_NS` after its last change is also compared byte for
+byte with what was loaded until it settles, because two writes within one tick of the
+filesystem clock can leave every ``stat`` field the same.
+
+Many threads may ask for the same file at once: one loads it while the others wait for that
+load, and no thread ever sees a module whose top level has not finished running.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import traceback
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.machinery import ModuleSpec
+
+from cylinder_router.listing import RACY_WINDOW_NS
+
+from .errors import HandlerLoadError
+from .inject import CallPlan, plan_call
+
+__all__ = ["LoadedFile", "ModuleLoader"]
+
+_Fingerprint = tuple[int, int, int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedFile:
+    """One version of a loaded file.
+
+    :param path: the file.
+    :param module: its module, top level fully run.
+    :param main: the module's ``main``.
+    :param plan: how to call ``main``, read from its signature once.
+    """
+
+    path: str
+    module: types.ModuleType
+    main: Callable[..., object]
+    plan: CallPlan
+    fingerprint: _Fingerprint
+    source: bytes
+    settled: bool
+
+
+class ModuleLoader:
+    """Loads route files and keeps the current version of each.
+
+    :param racy_window_ns: how recent a change must be for the bytes to be compared too.
+    """
+
+    __slots__ = ("_files", "_locks", "_racy_window_ns")
+
+    def __init__(self, racy_window_ns: int = RACY_WINDOW_NS) -> None:
+        self._files: dict[str, LoadedFile] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._racy_window_ns = racy_window_ns
+
+    def load(self, path: str, describe: Callable[[], str]) -> LoadedFile:
+        """The current version of the file at ``path``, loading it if it is new or changed.
+
+        :param path: the file's absolute path.
+        :param describe: gives the file in words for error messages
+            ("handler `foo/bar.ex.get.py`"); called only when the file is loaded.
+        :raises HandlerLoadError: naming the file and line when it cannot be loaded.
+        """
+        current = self._files.get(path)
+        fingerprint = _fingerprint(path)
+        if current is not None and self._is_current(current, fingerprint):
+            return current
+        lock = self._locks.setdefault(path, threading.Lock())
+        with lock:
+            current = self._files.get(path)
+            fingerprint = _fingerprint(path)
+            if current is not None and self._is_current(current, fingerprint):
+                return current
+            if fingerprint is None:
+                if current is not None:
+                    return current  # removed after the request was routed: serve what we have
+                raise HandlerLoadError(path, None, "the file does not exist")
+            loaded = self._execute(path, describe(), fingerprint)
+            self._files[path] = loaded
+            return loaded
+
+    def forget(self, path: str) -> None:
+        """Drop the loaded version of ``path``; the next :meth:`load` executes it again."""
+        self._files.pop(path, None)
+
+    def _is_current(self, loaded: LoadedFile, fingerprint: _Fingerprint | None) -> bool:
+        if fingerprint is None:
+            return True  # vanished: keep serving the version we have until routing moves on
+        if fingerprint != loaded.fingerprint:
+            return False
+        if loaded.settled:
+            return True
+        try:
+            with open(loaded.path, "rb") as file:
+                same = file.read() == loaded.source
+        except OSError:
+            return True
+        if same and time.time_ns() - fingerprint[2] > self._racy_window_ns:
+            self._files[loaded.path] = _settle(loaded)
+        return same
+
+    def _execute(self, path: str, where: str, fingerprint: _Fingerprint) -> LoadedFile:
+        started = time.time_ns()
+        try:
+            with open(path, "rb") as file:
+                source = file.read()
+        except OSError as exc:
+            raise HandlerLoadError(path, None, f"cannot read the file: {exc}") from exc
+        try:
+            code = compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            raise HandlerLoadError(path, exc.lineno, f"{type(exc).__name__}: {exc.msg}") from exc
+        except ValueError as exc:  # NUL bytes in the source
+            raise HandlerLoadError(path, None, f"cannot compile: {exc}") from exc
+
+        name = f"<cylinder {path}>"
+        module = types.ModuleType(name)
+        module.__file__ = path
+        module.__spec__ = ModuleSpec(name, None, origin=path)
+        # Registered while its top level runs, so that code needing its own module (dataclasses,
+        # typing) works; taken out again so that nothing outlives the application.
+        previous = sys.modules.get(name)
+        sys.modules[name] = module
+        try:
+            exec(code, module.__dict__)
+        except Exception as exc:
+            line = _line_in(path, exc)
+            raise HandlerLoadError(path, line, f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if sys.modules.get(name) is module:
+                if previous is None:
+                    del sys.modules[name]
+                else:
+                    sys.modules[name] = previous
+
+        main = getattr(module, "main", None)
+        if not callable(main):
+            reason = "it defines no `main`" if main is None else "its `main` is not callable"
+            raise HandlerLoadError(path, None, reason)
+        try:
+            plan = plan_call(main, where)
+        except TypeError as exc:
+            raise HandlerLoadError(path, None, str(exc)) from exc
+        settled = started - fingerprint[2] > self._racy_window_ns
+        return LoadedFile(path, module, main, plan, fingerprint, source, settled)
+
+
+def _fingerprint(path: str) -> _Fingerprint | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev)
+
+
+def _settle(loaded: LoadedFile) -> LoadedFile:
+    return LoadedFile(
+        loaded.path,
+        loaded.module,
+        loaded.main,
+        loaded.plan,
+        loaded.fingerprint,
+        loaded.source,
+        True,
+    )
+
+
+def _line_in(path: str, exc: BaseException) -> int | None:
+    """The last line of ``path`` in the traceback of ``exc``."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == path:
+            line = frame.lineno
+    return line

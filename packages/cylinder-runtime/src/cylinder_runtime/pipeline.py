@@ -1,0 +1,260 @@
+"""The request pipeline: ``app_map``, early hook, handler, late hook, and every error on the way.
+
+One ``response`` object travels the whole way. Errors are turned into responses in one place,
+:meth:`Pipeline._on_error`, and the late hook is called from one place, at the end of
+:meth:`Pipeline.handle`, so it runs once whatever happened before it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed, NotFound
+from werkzeug.exceptions import NotImplemented as HTTPNotImplemented
+from werkzeug.sansio.response import Response as SansIOResponse
+from werkzeug.wrappers import Request, Response
+
+from cylinder_router import Outcome, Resolution, RouteFile, Router, Site
+
+from .aborter import Abort, Redirect
+from .errors import AppMapError
+from .inject import ERROR_HANDLER_NAMES, CallPlan
+from .loader import ModuleLoader
+from .static import serve_file
+
+__all__ = ["BODY_HEADERS", "Exchange", "Pipeline"]
+
+#: Headers that describe a body. When an error or redirect replaces the body they go with it;
+#: every other header set before (cookies, CORS, security headers) stays.
+BODY_HEADERS = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Encoding",
+    "Content-Range",
+    "Content-Language",
+    "Content-Location",
+    "Content-Disposition",
+    "Content-MD5",
+    "ETag",
+    "Last-Modified",
+    "Accept-Ranges",
+    "Transfer-Encoding",
+)
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request on its way through the pipeline.
+
+    :param request: the request; shallow during ``app_map`` and the early hook.
+    :param response: the one response every step fills and returns.
+    :param g: the request's scratchpad.
+    :param available: what a ``main()`` may ask for: the built-ins and ``app_map``'s extras.
+    :param site: the site ``app_map`` named, once known.
+    :param resolution: what the router found, once known.
+    """
+
+    request: Request
+    response: Response
+    g: SimpleNamespace
+    available: dict[str, object]
+    site: Site | None = None
+    resolution: Resolution | None = None
+
+
+class Pipeline:
+    """Runs requests through an application's files.
+
+    :param app_map: the application's ``app_map`` and how to call it.
+    :param router: finds the files for a request.
+    :param loader: loads them.
+    :param abort: the ``abort`` handed to every ``main()``.
+    :param log: the application's logger.
+    """
+
+    __slots__ = ("_abort", "_app_map", "_app_map_plan", "_loader", "_log", "_router")
+
+    def __init__(
+        self,
+        app_map: Callable[..., object],
+        app_map_plan: CallPlan,
+        router: Router,
+        loader: ModuleLoader,
+        abort: Abort,
+        log: logging.Logger,
+    ) -> None:
+        self._app_map = app_map
+        self._app_map_plan = app_map_plan
+        self._router = router
+        self._loader = loader
+        self._abort = abort
+        self._log = log
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request. Never raises: every failure becomes a response."""
+        response = Response()
+        g = SimpleNamespace()
+        available: dict[str, object] = {
+            "request": request,
+            "response": response,
+            "log": self._log,
+            "abort": self._abort,
+            "g": g,
+        }
+        ex = Exchange(request, response, g, available)
+
+        request.shallow = True
+        try:
+            ex.site = self._call_app_map(ex)
+            ex.resolution = self._router.resolve(ex.site, request.path, request.method)
+        except Exception as exc:
+            self._on_error(ex, exc)  # no site, so no error-handler files and no hooks
+            return response
+
+        try:
+            self._run_main_steps(ex, ex.resolution)
+        except Exception as exc:
+            self._on_error(ex, exc)
+
+        late_hook = ex.resolution.late_hook
+        if late_hook is not None:
+            try:
+                self._run_file(ex, late_hook)
+            except Exception as exc:
+                self._on_error(ex, exc)
+        return response
+
+    def _call_app_map(self, ex: Exchange) -> Site:
+        result = self._app_map_plan.call(self._app_map, ex.available)
+        if not isinstance(result, tuple) or len(result) not in (2, 3):
+            raise AppMapError(
+                "`app_map` must return (site_dir, site_name) or (site_dir, site_name, extras), "
+                f"not {result!r}"
+            )
+        site = Site.from_app_map(result[0], result[1])
+        if len(result) == 3:
+            ex.available.update(_checked_extras(result[2]))
+        return site
+
+    def _run_main_steps(self, ex: Exchange, resolution: Resolution) -> None:
+        if resolution.early_hook is not None:
+            self._run_file(ex, resolution.early_hook)
+        ex.request.shallow = False
+        outcome = resolution.outcome
+        if outcome is Outcome.HANDLER:
+            assert resolution.handler is not None
+            self._run_file(ex, resolution.handler)
+        elif outcome is Outcome.STATIC:
+            assert resolution.static_file is not None
+            serve_file(ex.request, ex.response, resolution.static_file)
+        elif outcome is Outcome.OPTIONS:
+            ex.response.status_code = 204
+            ex.response.headers["Allow"] = resolution.allow_header
+        elif outcome is Outcome.METHOD_NOT_ALLOWED:
+            raise MethodNotAllowed(valid_methods=sorted(resolution.allowed))
+        elif outcome is Outcome.NOT_IMPLEMENTED:
+            raise HTTPNotImplemented(description=resolution.refusal)
+        else:
+            raise NotFound()
+
+    def _run_file(
+        self, ex: Exchange, route_file: RouteFile, e: HTTPException | None = None
+    ) -> None:
+        site_dir = ex.site.site_dir if ex.site is not None else ""
+        loaded = self._loader.load(route_file.path, lambda: _describe(route_file, site_dir))
+        available: Mapping[str, object] = ex.available
+        if e is not None:
+            available = {**ex.available, "e": e}
+        result = loaded.plan.call(loaded.main, available)
+        if result is not ex.response:
+            raise ValueError(
+                "must return the same response passed in: "
+                f"{loaded.plan.where} returned {type(result).__name__}"
+            )
+
+    def _on_error(self, ex: Exchange, exc: Exception) -> None:
+        """Turn an exception into the response, through the nearest error-handler file.
+
+        An exception inside an error handler goes to the 500 handler; one inside the 500
+        handler leaves Werkzeug's plain 500. Nothing is raised from here.
+        """
+        ex.request.shallow = False
+        if isinstance(exc, Redirect):
+            _replace_body(ex.response, exc.get_response())
+            return
+        if isinstance(exc, HTTPException) and exc.response is not None:
+            _replace_body(ex.response, exc.response)  # abort(a_response): sent as it is
+            return
+        http = exc if isinstance(exc, HTTPException) else self._internal_error(ex, exc)
+        try:
+            self._run_error_handler(ex, http)
+            return
+        except Redirect as redirect:
+            _replace_body(ex.response, redirect.get_response())
+            return
+        except Exception as inner:
+            failed = inner
+        if http.code != 500:
+            try:
+                self._run_error_handler(ex, self._internal_error(ex, failed))
+                return
+            except Exception as inner:
+                failed = inner
+        self._log.error("the 500 error handler failed", exc_info=failed)
+        _replace_body(ex.response, InternalServerError().get_response())
+
+    def _run_error_handler(self, ex: Exchange, http: HTTPException) -> None:
+        _replace_body(ex.response, http.get_response(ex.request.environ))
+        resolution = ex.resolution
+        if resolution is None or http.code is None:
+            return  # app_map failed: there is no site to look for error handlers in
+        handler = resolution.error_handler(http.code)
+        if handler is not None:
+            self._run_file(ex, handler, e=http)
+
+    def _internal_error(self, ex: Exchange, exc: Exception) -> InternalServerError:
+        request = ex.request
+        self._log.error("%s %s failed", request.method, request.path, exc_info=exc)
+        return InternalServerError(original_exception=exc)
+
+
+def _checked_extras(extras: object) -> Mapping[str, object]:
+    if not isinstance(extras, Mapping):
+        raise AppMapError(f"`app_map` extras must be a mapping of names, not {extras!r}")
+    for name in extras:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise AppMapError(f"`app_map` extra {name!r} is not a valid parameter name")
+        if name in ERROR_HANDLER_NAMES:
+            raise AppMapError(
+                f"`app_map` extra `{name}` reuses a built-in name; "
+                f"built-ins are {', '.join(ERROR_HANDLER_NAMES)}: choose another name"
+            )
+    return extras
+
+
+def _describe(route_file: RouteFile, site_dir: str) -> str:
+    path = route_file.path
+    if site_dir and path.startswith(site_dir):
+        path = path[len(site_dir) :].lstrip("/\\")
+    return f"{route_file.route.kind.label} `{path}`"
+
+
+def _replace_body(response: Response, default: SansIOResponse) -> None:
+    """Give ``response`` the status, body and body headers of ``default``, keeping the rest."""
+    close = getattr(response.response, "close", None)
+    if callable(close):
+        close()
+    for name in BODY_HEADERS:
+        del response.headers[name]
+    response.direct_passthrough = False
+    response.status = default.status
+    for name in {key for key, _ in default.headers}:
+        if name.lower() != "content-length":
+            values = default.headers.getlist(name)
+            del response.headers[name]
+            for value in values:
+                response.headers.add(name, value)
+    response.set_data(default.get_data() if isinstance(default, Response) else b"")

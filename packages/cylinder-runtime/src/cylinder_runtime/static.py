@@ -1,0 +1,76 @@
+"""Static files: filling the request's one ``response`` with a file from the site.
+
+The router has already decided that the file may be served. This module streams it (through the
+server's ``wsgi.file_wrapper`` when there is one), sets ``ETag``, ``Last-Modified`` and the
+content type, and lets Werkzeug answer conditional and range requests (304, 206, 416).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+
+from werkzeug.utils import get_content_type
+from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import wrap_file
+
+__all__ = ["content_headers", "serve_file"]
+
+#: Encodings a browser undoes itself when sent as ``Content-Encoding``.
+_HTTP_ENCODINGS = frozenset({"gzip", "br"})
+#: The type of a compressed file served as it is.
+_COMPRESSED_TYPES = {
+    "gzip": "application/gzip",
+    "br": "application/x-brotli",
+    "bzip2": "application/x-bzip2",
+    "xz": "application/x-xz",
+    "compress": "application/x-compress",
+}
+#: Inner types that are archives: ``x.tar.gz`` is a gzip file, not a tar sent compressed.
+_ARCHIVES = frozenset({"application/x-tar", "application/x-gtar"})
+
+
+def content_headers(path: str) -> tuple[str, str | None]:
+    """The ``Content-Type`` and ``Content-Encoding`` for a file, from its name.
+
+    ``x.txt.gz`` is ``text/plain; charset=utf-8`` sent with ``Content-Encoding: gzip``;
+    ``x.tar.gz`` is ``application/gzip`` with no encoding; unknown types are
+    ``application/octet-stream``.
+    """
+    mimetype, encoding = mimetypes.guess_type(path, strict=False)
+    if encoding is not None:
+        if encoding in _HTTP_ENCODINGS and mimetype is not None and mimetype not in _ARCHIVES:
+            return get_content_type(mimetype, "utf-8"), encoding
+        return _COMPRESSED_TYPES.get(encoding, "application/octet-stream"), None
+    if mimetype is None:
+        return "application/octet-stream", None
+    return get_content_type(mimetype, "utf-8"), None
+
+
+def serve_file(request: Request, response: Response, path: str) -> None:
+    """Fill ``response`` with the file at ``path``, answering conditional and range requests.
+
+    :raises werkzeug.exceptions.RequestedRangeNotSatisfiable: for a range beyond the file.
+    :raises werkzeug.exceptions.NotFound: when the file vanished since it was routed.
+    """
+    try:
+        file = open(path, "rb")  # noqa: SIM115 - closed by the response when it is sent
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+        from werkzeug.exceptions import NotFound
+
+        raise NotFound() from exc
+    try:
+        st = os.fstat(file.fileno())
+        content_type, encoding = content_headers(path)
+        response.response = wrap_file(request.environ, file)
+        response.direct_passthrough = True
+        response.headers["Content-Type"] = content_type
+        if encoding is not None:
+            response.headers["Content-Encoding"] = encoding
+        response.content_length = st.st_size
+        response.last_modified = st.st_mtime  # type: ignore[assignment]
+        response.set_etag(f"{st.st_mtime_ns:x}-{st.st_size:x}-{st.st_ino:x}")
+        response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
+    except BaseException:
+        file.close()
+        raise
