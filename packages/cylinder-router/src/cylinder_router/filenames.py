@@ -119,8 +119,15 @@ def parse_filename(name: str) -> RouteName | NotRoute:
     if not dot or not stem:
         return NotRoute(name, "not a `.py` file")
     if extension != "py":
-        if extension.lower() == "py" and _looks_like_route(stem):
-            return NotRoute(name, f"extension `.{extension}` must be lower-case `.py`", True)
+        if extension.lower() == "py":
+            # Judge the rest of the name as if the extension were right: `bar.ex.GET.PY` holds
+            # two mistakes and must be reported with both, not waved through as a plain file.
+            fixed = parse_filename(stem + ".py")
+            why = f"extension `.{extension}` must be lower-case `.py`"
+            if isinstance(fixed, RouteName):
+                return NotRoute(name, why, True)
+            if fixed.suspicious:
+                return NotRoute(name, f"{why}, and {fixed.reason}", True)
         return NotRoute(name, "not a `.py` file")
 
     segment, dot, last = stem.rpartition(".")
@@ -161,8 +168,3 @@ def _checked(name: str, route: RouteName) -> RouteName | NotRoute:
     if route.segment in (".", ".."):
         return NotRoute(name, f"segment `{route.segment}` can never be matched", True)
     return route
-
-
-def _looks_like_route(stem: str) -> bool:
-    """Whether a stem (the name before a mis-cased ``.PY``) would parse as a route."""
-    return isinstance(parse_filename(stem + ".py"), RouteName)
