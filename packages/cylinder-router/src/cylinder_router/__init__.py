@@ -23,7 +23,14 @@ from .errors import RouterError, SiteError
 from .filenames import DEFAULT_METHOD, KNOWN_METHODS, Kind, NotRoute, RouteName, parse_filename
 from .listing import DirectoryCache, Listing, SegmentFiles
 from .methods import method_refusal
-from .paths import RequestPath, is_inside, is_lookup_safe, split_path, static_refusal
+from .paths import (
+    RequestPath,
+    is_inside,
+    is_lookup_safe,
+    split_path,
+    static_refusal,
+    target_refusal,
+)
 from .resolve import Level, Outcome, Resolution, RouteFile, Router, iter_candidates
 from .site import Site
 from .table import RejectedFile, RouteRow, RouteTable, StaticRow, route_table
@@ -58,4 +65,5 @@ __all__ = [
     "route_table",
     "split_path",
     "static_refusal",
+    "target_refusal",
 ]

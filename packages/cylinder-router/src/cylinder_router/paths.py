@@ -18,6 +18,7 @@ __all__ = [
     "is_lookup_safe",
     "split_path",
     "static_refusal",
+    "target_refusal",
 ]
 
 #: Longest segment, in bytes of UTF-8, that a filesystem can hold (ext4, APFS, NTFS all say 255).
@@ -96,6 +97,24 @@ def static_refusal(request_path: RequestPath) -> str | None:
     if segments[-1].lower().endswith(_STATIC_REFUSED_SUFFIXES):
         return "Python files are never served"
     return None
+
+
+def target_refusal(file: str, real_root: str) -> str | None:
+    """Why the file that ``file`` leads to, symbolic links followed, may never be served, or
+    None when it may.
+
+    A link may lead anywhere, so the file reached must pass :func:`static_refusal` itself:
+    ``notes.txt -> app.ex.get.py`` would otherwise serve Python source.
+
+    :param file: an absolute path below the site folder.
+    :param real_root: the site folder, resolved with :func:`os.path.realpath`.
+    """
+    real = os.path.realpath(file)
+    if not is_inside(real, real_root):
+        return "it leads outside the site folder"
+    relative = os.path.relpath(real, real_root)
+    refusal = static_refusal(RequestPath(tuple(relative.split(os.sep))))
+    return None if refusal is None else f"it leads to `{relative}`: {refusal}"
 
 
 def is_inside(path: str, root: str) -> bool:

@@ -17,7 +17,14 @@ from .errors import SiteError
 from .filenames import DEFAULT_METHOD, Kind, RouteName
 from .listing import DirectoryCache, Listing
 from .methods import method_refusal
-from .paths import RequestPath, is_inside, is_lookup_safe, split_path, static_refusal
+from .paths import (
+    RequestPath,
+    is_inside,
+    is_lookup_safe,
+    split_path,
+    static_refusal,
+    target_refusal,
+)
 from .site import Site
 
 __all__ = ["Level", "Outcome", "Resolution", "RouteFile", "Router"]
@@ -305,11 +312,11 @@ class Router:
         if last.segment not in last.listing.files:
             return None
         candidate = os.path.join(last.listing.path, last.segment)
-        # Folders on the way were checked by levels(); a linked file must be checked itself.
-        if last.segment in last.listing.symlinks:
-            real_root = os.path.realpath(site.folder)
-            if not is_inside(os.path.realpath(candidate), real_root):
-                return None
+        # A link on the way (the file or a folder) may lead to a file the rules refuse, inside
+        # the site or out of it: then the file reached must pass them itself.
+        linked = any(level.segment in level.listing.symlinks for level in levels[1:])
+        if linked and target_refusal(candidate, os.path.realpath(site.folder)) is not None:
+            return None
         return candidate
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from .filenames import Kind
 from .listing import Listing, read_listing
-from .paths import RequestPath, is_inside, static_refusal
+from .paths import RequestPath, is_inside, static_refusal, target_refusal
 from .site import Site
 
 __all__ = ["RejectedFile", "RouteRow", "RouteTable", "StaticRow", "route_table"]
@@ -117,7 +117,7 @@ def route_table(site: Site) -> RouteTable:
             request_path = RequestPath((*segments, name))
             if static_refusal(request_path) is None:
                 file = os.path.join(folder, name)
-                if is_inside(os.path.realpath(file), real_root):
+                if target_refusal(file, real_root) is None:
                     static.append(StaticRow(request_path.normalized, file))
         pending.extend((os.path.join(folder, name), (*segments, name)) for name in listing.folders)
 
