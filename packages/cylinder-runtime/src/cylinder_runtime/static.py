@@ -12,7 +12,7 @@ import os
 
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request, Response
-from werkzeug.wsgi import wrap_file
+from werkzeug.wsgi import FileWrapper, wrap_file
 
 __all__ = ["content_headers", "serve_file"]
 
@@ -62,7 +62,10 @@ def serve_file(request: Request, response: Response, path: str) -> None:
     try:
         st = os.fstat(file.fileno())
         content_type, encoding = content_headers(path)
-        response.response = wrap_file(request.environ, file)
+        if "wsgi.file_wrapper" in request.environ:
+            response.response = wrap_file(request.environ, file)
+        else:
+            response.response = _ClosingFileWrapper(file)
         response.direct_passthrough = True
         response.headers["Content-Type"] = content_type
         if encoding is not None:
@@ -74,3 +77,19 @@ def serve_file(request: Request, response: Response, path: str) -> None:
     except BaseException:
         file.close()
         raise
+    if request.method == "HEAD" or response.status_code in (304, 412):
+        file.close()  # no body will be sent: do not hold the file until the response is closed
+        response.response = []
+        response.direct_passthrough = False
+
+
+class _ClosingFileWrapper(FileWrapper):
+    """Werkzeug's file iterator, closing the file as soon as it is read to the end, so a
+    consumer that never calls ``close()`` (a test client) leaves nothing open."""
+
+    def __next__(self) -> bytes:
+        try:
+            return super().__next__()
+        except StopIteration:
+            self.close()
+            raise

@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from werkzeug.exceptions import HTTPException
+
 from cylinder_logging import default_formatter
 from cylinder_runtime import Application
-from werkzeug.exceptions import HTTPException
 
 __all__ = ["Application", "get_app", "log_formatter"]
 
