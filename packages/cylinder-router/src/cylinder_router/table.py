@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .errors import SiteError
 from .filenames import Kind
 from .listing import Listing, read_listing
 from .paths import RequestPath, is_inside, static_refusal, target_refusal
@@ -80,14 +81,20 @@ class RouteTable:
 def route_table(site: Site) -> RouteTable:
     """Walk a site and list its routes, static files and rejected names.
 
-    Folders reached through a symbolic link that points outside the site folder are not
-    walked, as resolution never enters them either.
+    Folders are walked where they really are: a linked folder is not walked, because one that
+    points outside the site folder is never entered by resolution either, and one that points
+    inside it is listed at its real URL already. So each folder is listed once, whatever the
+    order the filesystem lists names in.
+
+    :raises SiteError: when ``site.site_dir`` is not a folder.
     """
     routes: list[RouteRow] = []
     static: list[StaticRow] = []
     rejected: list[RejectedFile] = []
 
     root_listing = read_listing(site.site_dir)
+    if not root_listing.exists:
+        raise SiteError(f"site folder `{site.site_dir}` does not exist")
     _collect_routes(root_listing, "", routes, only=site.site_name)
     prefix_dot = site.site_name + "."
     rejected.extend(
@@ -119,7 +126,10 @@ def route_table(site: Site) -> RouteTable:
                 file = os.path.join(folder, name)
                 if target_refusal(file, real_root) is None:
                     static.append(StaticRow(request_path.normalized, file))
-        pending.extend((os.path.join(folder, name), (*segments, name)) for name in listing.folders)
+        pending.extend(
+            (os.path.join(folder, name), (*segments, name))
+            for name in listing.folders - listing.symlinks
+        )
 
     routes.sort(key=_row_key)
     static.sort(key=lambda row: row.url)
