@@ -1,0 +1,46 @@
+"""The default log format, and what the ``timestamp`` field holds.
+
+Records logged through a :class:`~cylinder_logging.LogService` carry two fields beyond the
+standard ones, so formats may use them:
+
+``%(request_id)s``
+    the id of the request that logged the record, ``-`` outside a request.
+``%(timestamp)s``
+    the record's creation time (the same instant as ``created``) as a timezone-aware
+    :class:`~datetime.datetime` in the local time zone, printed in ISO 8601 with a space,
+    e.g. ``2025-01-31 14:02:07.123456+01:00``: date, time and UTC offset, which is what the
+    default ``datefmt`` asks of ``%(asctime)s``. A formatter's ``datefmt`` applies to
+    ``%(asctime)s`` only; handlers and formatters that want another rendering can call
+    ``record.timestamp.strftime(...)``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+__all__ = ["DEFAULT_DATE_FORMAT", "DEFAULT_FORMAT", "default_formatter", "timestamp_of"]
+
+#: The format of :func:`default_formatter`, as given in Cylinder's documentation.
+DEFAULT_FORMAT = (
+    "%(levelname)s %(timestamp)s %(filename)s:%(lineno)s %(request_id)s\n %(message)s\n"
+)
+
+#: The date format of :func:`default_formatter` (used by ``%(asctime)s``).
+DEFAULT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S%z"
+
+
+def default_formatter() -> logging.Formatter:
+    """Return a new formatter with Cylinder's default format.
+
+    Each call returns a new object, so changing one never changes another application's.
+    """
+    return logging.Formatter(DEFAULT_FORMAT, DEFAULT_DATE_FORMAT)
+
+
+def timestamp_of(created: float) -> datetime:
+    """Return the timezone-aware local time of ``created`` (seconds since the epoch).
+
+    :param created: a record's ``created`` attribute.
+    """
+    return datetime.fromtimestamp(created, UTC).astimezone()

@@ -1,0 +1,183 @@
+"""The bounded record queue between logging threads and the listener, and its handler.
+
+Logging threads only ever append to the queue; they never wait for room. When the queue is full,
+new records are dropped and counted, and the next record that finds room is preceded by a WARNING
+saying how many were lost. Every accepted record gets a sequence number, so a caller can wait for
+exactly the records queued so far (:meth:`RecordQueue.mark` and :meth:`RecordQueue.wait_for`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from logging.handlers import QueueHandler
+
+from .formatting import timestamp_of
+from .records import NO_REQUEST_ID, prepare_record
+
+__all__ = ["QueueingHandler", "RecordQueue", "drop_report"]
+
+
+def drop_report(name: str, count: int, queue_length: int) -> logging.LogRecord:
+    """Return the WARNING record that reports ``count`` records dropped on a full queue.
+
+    The record carries the count as ``dropped_records``, and ``-`` as its ``request_id``: the
+    dropped records may have come from any request.
+
+    :param name: the logger's name.
+    :param count: how many records were dropped since the previous report.
+    :param queue_length: the queue's bound, named in the message.
+    """
+    noun = "record" if count == 1 else "records"
+    record = logging.LogRecord(
+        name,
+        logging.WARNING,
+        __file__,
+        0,
+        f"{count} log {noun} dropped: queue full (log_queue_length={queue_length})",
+        None,
+        None,
+        func="drop_report",
+    )
+    record.message = record.msg
+    record.request_id = NO_REQUEST_ID
+    record.timestamp = timestamp_of(record.created)
+    record.dropped_records = count
+    return record
+
+
+class RecordQueue:
+    """A FIFO of prepared records that never makes the producer wait.
+
+    It holds at most ``queue_length`` records (``0``: no bound), plus at most one drop report,
+    which is queued just before the record that found room so that no record is ever dropped to
+    make space for a report. After :meth:`close`, records are dropped and counted.
+
+    It offers ``put_nowait`` and ``get`` like :class:`queue.Queue`, for :class:`QueueHandler`;
+    ``get`` returns ``None`` once the queue is closed and empty.
+
+    :param name: the logger name drop reports are logged under.
+    :param queue_length: the most records held at once; ``0`` for no bound.
+    """
+
+    def __init__(self, name: str, queue_length: int) -> None:
+        self._name = name
+        self._queue_length = queue_length
+        self._records: deque[logging.LogRecord] = deque()
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._progressed = threading.Condition(self._lock)
+        self._accepted = 0
+        self._handled = 0
+        self._dropped = 0
+        self._unreported = 0
+        self._closed = False
+        self._listening = False
+
+    @property
+    def dropped(self) -> int:
+        """How many records were dropped, in total."""
+        with self._lock:
+            return self._dropped
+
+    def put_nowait(self, record: logging.LogRecord, /) -> None:
+        """Queue ``record``, or drop and count it if the queue is full or closed.
+
+        :param record: a record made ready by :func:`~cylinder_logging.records.prepare_record`.
+        """
+        with self._lock:
+            if self._closed:
+                self._dropped += 1
+                return
+            if self._queue_length and len(self._records) >= self._queue_length:
+                self._dropped += 1
+                self._unreported += 1
+                return
+            if self._unreported:
+                report = drop_report(self._name, self._unreported, self._queue_length)
+                self._records.append(report)
+                self._accepted += 1
+                self._unreported = 0
+            self._records.append(record)
+            self._accepted += 1
+            self._arrived.notify()
+
+    def get(self) -> logging.LogRecord | None:
+        """Wait for the next record; ``None`` once the queue is closed and empty.
+
+        Call :meth:`task_done` when the record has been handled.
+        """
+        with self._lock:
+            while not self._records:
+                if self._closed:
+                    return None
+                self._arrived.wait()
+            return self._records.popleft()
+
+    def task_done(self) -> None:
+        """Record that the record last returned by :meth:`get` has been handled."""
+        with self._lock:
+            self._handled += 1
+            self._progressed.notify_all()
+
+    def close(self) -> None:
+        """Accept no more records; :meth:`get` returns ``None`` once the rest are taken."""
+        with self._lock:
+            self._closed = True
+            self._arrived.notify_all()
+
+    def set_listening(self, listening: bool) -> None:
+        """Tell the queue whether a listener is taking records, so waits do not outlive it.
+
+        :param listening: ``True`` when a listener starts, ``False`` when it ends.
+        """
+        with self._lock:
+            self._listening = listening
+            self._progressed.notify_all()
+
+    def mark(self) -> int:
+        """Return the sequence number of the last record queued so far."""
+        with self._lock:
+            return self._accepted
+
+    def wait_for(self, mark: int, timeout: float | None = None) -> bool:
+        """Wait until every record up to ``mark`` has been handled.
+
+        Returns at once when no listener is running, since nothing would handle them.
+
+        :param mark: a value returned by :meth:`mark`.
+        :param timeout: the most seconds to wait; ``None`` waits as long as it takes.
+        :return: whether those records have all been handled.
+        """
+        with self._lock:
+            self._progressed.wait_for(lambda: self._handled >= mark or not self._listening, timeout)
+            return self._handled >= mark
+
+
+class QueueingHandler(QueueHandler):
+    """Prepares each record in the logging thread and puts it on a :class:`RecordQueue`.
+
+    It has no lock of its own (the queue has one), so a slow ``__str__`` among one thread's
+    arguments does not hold up logging in other threads.
+
+    :param queue: the queue the listener reads.
+    :param target: the handler the listener feeds; its formatter renders tracebacks.
+    """
+
+    queue: RecordQueue
+
+    def __init__(self, queue: RecordQueue, target: logging.Handler) -> None:
+        super().__init__(queue)
+        self._target = target
+
+    def createLock(self) -> None:
+        """Use no handler lock: preparing a record touches nothing shared."""
+        self.lock = None
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        """Return the queued copy of ``record``, made in the logging thread.
+
+        :param record: the record as the logger made it.
+        """
+        return prepare_record(record, self._target.formatter)

@@ -1,0 +1,238 @@
+"""One application's logging: its logger, its queue, and the thread that feeds its handler."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import sys
+import threading
+from types import TracebackType
+from typing import Self
+
+from .formatting import default_formatter
+from .queueing import QueueingHandler, RecordQueue
+
+__all__ = ["EXIT_FLUSH_TIMEOUT", "LogService"]
+
+#: The most seconds a service still running at interpreter exit spends flushing its queue.
+EXIT_FLUSH_TIMEOUT = 5.0
+
+
+class LogService:
+    """An application's logger, whose records are handled by a listener thread.
+
+    Logging calls prepare the record in the calling thread (merged message, traceback text,
+    ``request_id``, ``timestamp``) and queue it; they never wait for the handler, however slow.
+    When ``queue_length`` records are waiting, new ones are dropped and counted (see
+    :attr:`dropped`), and a WARNING with the count is queued once there is room again.
+
+    The logger is made directly, not with :func:`logging.getLogger`: nothing is registered
+    process-wide, two services never share a logger (even with the same name), and records do
+    not propagate to the root logger.
+
+    Records logged before :meth:`start` wait in the queue (bounded as usual) and are handled once
+    the listener starts. Records logged after :meth:`stop` are dropped and counted. A service is
+    started at most once; a service still running when the interpreter exits is stopped then, so
+    queued records are flushed (for at most :data:`EXIT_FLUSH_TIMEOUT` seconds).
+
+    :param name: the logger's name, as records show it.
+    :param level: the logger's level.
+    :param handler: where records go; a ``logging.StreamHandler`` on ``sys.stderr`` by default.
+        Only records at or above the handler's own level are passed to it.
+    :param formatter: set on ``handler``; :func:`~cylinder_logging.default_formatter` by default.
+    :param queue_length: the most records waiting at once; ``0`` for no bound (memory may then
+        grow without limit under load).
+    :raise TypeError: if ``queue_length``, ``handler`` or ``formatter`` has the wrong type.
+    :raise ValueError: if ``queue_length`` is negative or ``level`` is not a logging level.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        level: int = logging.DEBUG,
+        handler: logging.Handler | None = None,
+        formatter: logging.Formatter | None = None,
+        queue_length: int = 1000,
+    ) -> None:
+        if isinstance(queue_length, bool) or not isinstance(queue_length, int):
+            raise TypeError(
+                f"`log_queue_length` must be an int, got {queue_length!r}"
+                f" ({type(queue_length).__name__})"
+            )
+        if queue_length < 0:
+            raise ValueError(
+                f"`log_queue_length` must be 0 (no bound) or a positive number of records,"
+                f" got {queue_length}"
+            )
+        if handler is None:
+            handler = logging.StreamHandler(sys.stderr)
+        elif not isinstance(handler, logging.Handler):
+            raise TypeError(
+                f"`log_handler` must be a logging.Handler, got {handler!r}"
+                f" ({type(handler).__name__})"
+            )
+        if formatter is None:
+            formatter = default_formatter()
+        elif not isinstance(formatter, logging.Formatter):
+            raise TypeError(
+                f"`log_formatter` must be a logging.Formatter, got {formatter!r}"
+                f" ({type(formatter).__name__})"
+            )
+        logger = _ServiceLogger(name)
+        try:
+            logger.setLevel(level)
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"`log_level` must be a logging level such as logging.INFO, got {level!r}"
+            ) from error
+        logger.propagate = False
+        handler.setFormatter(formatter)
+        self._queue = RecordQueue(name, queue_length)
+        logger.addHandler(QueueingHandler(self._queue, handler))
+        self._logger = logger
+        self._handler = handler
+        self._state = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped" if self._stopped else "not started"
+        return f"<LogService {self._logger.name!r} {state}, {self.dropped} dropped>"
+
+    @property
+    def logger(self) -> logging.Logger:
+        """The application's logger."""
+        return self._logger
+
+    @property
+    def dropped(self) -> int:
+        """How many records were dropped (queue full, or logged after :meth:`stop`), in total."""
+        return self._queue.dropped
+
+    @property
+    def running(self) -> bool:
+        """Whether the listener is running: started, not stopped."""
+        thread = self._thread
+        return thread is not None and thread.is_alive() and not self._stopped
+
+    def start(self) -> None:
+        """Start the listener thread; does nothing if it is running.
+
+        :raise RuntimeError: if the service was stopped.
+        """
+        with self._state:
+            if self._stopped:
+                raise RuntimeError(
+                    f"log service `{self._logger.name}` was stopped and cannot be started again;"
+                    " create a new `LogService`"
+                )
+            if self._thread is None:
+                self._spawn()
+                atexit.register(self._stop_at_exit)
+
+    def stop(self, timeout: float | None = None) -> bool:
+        """Handle every queued record, then end the listener thread.
+
+        Later records are dropped and counted. Calling it again waits again, so a stop that timed
+        out can be finished later.
+
+        :param timeout: the most seconds to wait; ``None`` waits as long as the handler takes.
+        :return: whether the queue was flushed and the thread has ended.
+        """
+        with self._state:
+            if not self._stopped:
+                self._stopped = True
+                if self._thread is None:
+                    self._spawn()  # records logged before start() are flushed too
+                self._queue.close()
+                atexit.unregister(self._stop_at_exit)
+            thread = self._thread
+        if thread is None or thread is threading.current_thread():
+            return False
+        thread.join(timeout)
+        return not thread.is_alive()
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every record queued before this call has been handled.
+
+        Records queued while it waits are not waited for. Returns at once when the listener is
+        not running (not started, or ended).
+
+        :param timeout: the most seconds to wait; ``None`` waits as long as the handler takes.
+        :return: whether all those records have been handled.
+        """
+        return self._queue.wait_for(self._queue.mark(), timeout)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _spawn(self) -> None:
+        """Start the listener thread (the caller holds ``_state``)."""
+        thread = threading.Thread(
+            target=self._listen, name=f"cylinder-logging {self._logger.name}", daemon=True
+        )
+        self._queue.set_listening(True)
+        try:
+            thread.start()
+        except BaseException:
+            self._queue.set_listening(False)
+            raise
+        self._thread = thread
+
+    def _listen(self) -> None:
+        """Feed queued records to the handler until the queue is closed and empty."""
+        queue, handler = self._queue, self._handler
+        try:
+            while (record := queue.get()) is not None:
+                try:
+                    if record.levelno >= handler.level:
+                        handler.handle(record)
+                except Exception:
+                    with contextlib.suppress(Exception):
+                        handler.handleError(record)
+                finally:
+                    queue.task_done()
+        finally:
+            queue.set_listening(False)
+
+    def _stop_at_exit(self) -> None:
+        self.stop(EXIT_FLUSH_TIMEOUT)
+
+
+class _ServiceLogger(logging.Logger):
+    """A logger that works unregistered: no stale level cache, children that stay attached.
+
+    The stdlib caches :meth:`isEnabledFor` per logger and clears the cache only for loggers it
+    has registered, so an unregistered logger would ignore a later ``setLevel`` or
+    ``logging.disable``; and ``getChild`` would return a registered logger that bypasses this
+    one's handler.
+    """
+
+    def isEnabledFor(self, level: int) -> bool:
+        """Return whether a record at ``level`` would be handled, checked afresh each time.
+
+        :param level: a logging level.
+        """
+        if self.disabled or self.manager.disable >= level:
+            return False
+        return level >= self.getEffectiveLevel()
+
+    def getChild(self, suffix: str) -> Self:
+        """Return a new logger named ``<name>.<suffix>`` whose records go through this one.
+
+        :param suffix: the child's name relative to this logger.
+        """
+        child = type(self)(f"{self.name}.{suffix}")
+        child.parent = self
+        return child

@@ -1,0 +1,370 @@
+from __future__ import annotations
+
+import io
+import logging
+import re
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cylinder_logging import LogService, default_formatter, request_scope
+
+TIMEOUT = 10.0
+
+ServiceFactory = Callable[..., LogService]
+RecorderFactory = Callable[..., Any]
+
+
+def block_listener(service: LogService, recorder: Any) -> None:
+    """Log "r0" and wait until the listener is stuck handling it: the queue is then empty."""
+    service.logger.info("r0")
+    assert recorder.entered.wait(TIMEOUT)
+
+
+def test_blocked_handler_does_not_block_logging(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder(blocking=True)
+    service = make_service(handler=recorder)
+    block_listener(service, recorder)
+    done = threading.Event()
+
+    def log_a_lot() -> None:
+        for n in range(3000):
+            service.logger.info("record %d", n)
+        done.set()
+
+    threading.Thread(target=log_a_lot, daemon=True).start()
+    assert done.wait(TIMEOUT), "logging calls waited for the blocked handler"
+    assert not recorder.gate.is_set()
+    assert recorder.records == []  # the handler is still stuck on r0
+    assert service.dropped == 2000  # 1000 queued, the rest dropped
+
+
+def test_full_queue_drops_new_records_with_an_exact_count(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder(blocking=True)
+    service = make_service(handler=recorder, queue_length=5)
+    block_listener(service, recorder)
+    for n in range(1, 13):
+        service.logger.info("r%d", n)
+    assert service.dropped == 7
+    recorder.release()
+    assert service.drain(TIMEOUT)
+    assert recorder.messages() == ["r0", "r1", "r2", "r3", "r4", "r5"]
+
+
+def test_dropped_count_is_reported_once_there_is_room(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder(blocking=True)
+    service = make_service(handler=recorder, queue_length=5)
+    block_listener(service, recorder)
+    for n in range(1, 13):
+        service.logger.info("r%d", n)
+    recorder.release()
+    assert service.drain(TIMEOUT)
+    with request_scope("req-1"):
+        service.logger.info("next")
+        service.logger.info("again")
+    assert service.drain(TIMEOUT)
+    assert recorder.messages()[6:] == [
+        "7 log records dropped: queue full (log_queue_length=5)",
+        "next",
+        "again",
+    ]
+    report = recorder.records[6]
+    assert report.levelno == logging.WARNING
+    assert report.dropped_records == 7
+    assert report.request_id == "-"
+    assert "7 log records dropped" in recorder.lines[6]
+    assert service.dropped == 7
+
+
+def test_zero_queue_length_is_unbounded(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder(blocking=True)
+    service = make_service(handler=recorder, queue_length=0)
+    block_listener(service, recorder)
+    for n in range(1, 5001):
+        service.logger.info("r%d", n)
+    assert service.dropped == 0
+    recorder.release()
+    assert service.drain(TIMEOUT)
+    assert recorder.messages() == [f"r{n}" for n in range(5001)]
+
+
+def test_two_services_never_see_each_others_records(
+    make_service: ServiceFactory, make_recorder: RecorderFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = make_recorder(), make_recorder(blocking=True)
+    one = make_service(name="app", handler=first)
+    two = make_service(name="app", handler=second)
+    assert one.logger is not two.logger
+    assert "app" not in logging.root.manager.loggerDict
+    block_listener(two, second)  # a stuck service does not hold up the other one
+    one.logger.info("for one")
+    two.logger.info("for two")
+    assert one.drain(TIMEOUT)
+    second.release()
+    assert two.drain(TIMEOUT)
+    assert first.messages() == ["for one"]
+    assert second.messages() == ["r0", "for two"]
+    assert caplog.records == []  # nothing reached the root logger
+
+
+def test_drain_waits_until_queued_records_are_handled(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder(blocking=True)
+    service = make_service(handler=recorder)
+    block_listener(service, recorder)
+    service.logger.info("r1")
+    service.logger.info("r2")
+    assert not service.drain(timeout=0.05)  # the handler is blocked: times out
+    outcome: list[tuple[bool, list[str]]] = []
+
+    def drain() -> None:
+        drained = service.drain(TIMEOUT)
+        outcome.append((drained, recorder.messages()))
+
+    drainer = threading.Thread(target=drain)
+    drainer.start()
+    recorder.release()
+    drainer.join(TIMEOUT)
+    assert outcome == [(True, ["r0", "r1", "r2"])]
+
+
+def test_stop_flushes_every_queued_record(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder(blocking=True)
+    service = make_service(handler=recorder)
+    block_listener(service, recorder)
+    for n in range(1, 51):
+        service.logger.info("r%d", n)
+    assert not service.stop(timeout=0.05)  # the handler is blocked: times out
+    assert not service.running
+    recorder.release()
+    assert service.stop(TIMEOUT)
+    assert recorder.messages() == [f"r{n}" for n in range(51)]
+    assert service.dropped == 0
+
+
+def test_logging_after_stop_drops_and_counts(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder()
+    service = make_service(handler=recorder)
+    service.logger.info("before")
+    assert service.stop(TIMEOUT)
+    service.logger.info("after")
+    assert service.dropped == 1
+    assert service.drain(TIMEOUT)  # a dropped record is not waited for
+    assert recorder.messages() == ["before"]
+
+
+def test_logging_before_start_waits_for_the_listener(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder()
+    service = make_service(handler=recorder, start=False)
+    assert service.drain()  # nothing queued
+    service.logger.info("early")
+    assert not service.running
+    assert not service.drain()  # returns at once: no listener yet
+    service.start()
+    assert service.drain(TIMEOUT)
+    assert recorder.messages() == ["early"]
+
+
+def test_stop_without_start_flushes(make_recorder: RecorderFactory) -> None:
+    recorder = make_recorder()
+    service = LogService("app", handler=recorder)
+    service.logger.info("early")
+    assert service.stop(TIMEOUT)
+    assert recorder.messages() == ["early"]
+
+
+def test_start_and_stop_are_idempotent(make_recorder: RecorderFactory) -> None:
+    service = LogService("app", handler=make_recorder())
+    service.start()
+    service.start()
+    assert service.running
+    assert service.stop(TIMEOUT)
+    assert service.stop(TIMEOUT)
+    assert not service.running
+
+
+def test_a_stopped_service_cannot_start_again(make_recorder: RecorderFactory) -> None:
+    service = LogService("app", handler=make_recorder())
+    service.start()
+    assert service.stop(TIMEOUT)
+    with pytest.raises(RuntimeError, match=r"log service `app` was stopped"):
+        service.start()
+
+
+def test_service_is_a_context_manager(make_recorder: RecorderFactory) -> None:
+    recorder = make_recorder()
+    with LogService("app", handler=recorder) as service:
+        assert service.running
+        service.logger.info("inside")
+    assert not service.running
+    assert recorder.messages() == ["inside"]
+
+
+def test_a_raising_handler_does_not_stop_later_records(make_service: ServiceFactory) -> None:
+    class Raising(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.handled: list[str] = []
+            self.errors: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == "boom":
+                raise OSError("disk full")
+            self.handled.append(record.getMessage())
+
+        def handleError(self, record: logging.LogRecord) -> None:
+            self.errors.append(record.getMessage())
+            if record.getMessage() == "boom":
+                raise RuntimeError("handleError can fail too")
+
+    handler = Raising()
+    service = make_service(handler=handler)
+    for message in ("a", "boom", "b", "boom", "c"):
+        service.logger.info(message)
+    assert service.drain(TIMEOUT)
+    assert service.running
+    assert handler.handled == ["a", "b", "c"]
+    assert handler.errors == ["boom", "boom"]
+
+
+def test_handler_level_is_respected(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder(level=logging.WARNING)
+    service = make_service(handler=recorder)
+    service.logger.info("quiet")
+    service.logger.warning("loud")
+    assert service.drain(TIMEOUT)
+    assert recorder.messages() == ["loud"]
+
+
+def test_logger_level_changes_take_effect(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder()
+    service = make_service(handler=recorder, level=logging.INFO)
+    service.logger.debug("hidden")
+    service.logger.info("shown")
+    service.logger.setLevel(logging.DEBUG)
+    service.logger.debug("now shown")
+    service.logger.setLevel(logging.ERROR)
+    service.logger.info("hidden again")
+    try:
+        logging.disable(logging.CRITICAL)
+        service.logger.critical("disabled")
+    finally:
+        logging.disable(logging.NOTSET)
+    assert service.drain(TIMEOUT)
+    assert recorder.messages() == ["shown", "now shown"]
+
+
+def test_child_loggers_go_through_the_service(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder()
+    service = make_service(name="shop", handler=recorder)
+    child = service.logger.getChild("db")
+    with request_scope("req-9"):
+        child.info("query")
+    assert service.drain(TIMEOUT)
+    assert [(r.name, r.request_id) for r in recorder.records] == [("shop.db", "req-9")]
+    assert "shop.db" not in logging.root.manager.loggerDict
+
+
+def test_tracebacks_survive_the_queue(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder()
+    service = make_service(handler=recorder)
+    try:
+        1 / 0  # noqa: B018
+    except ZeroDivisionError:
+        service.logger.exception("failed")
+    assert service.drain(TIMEOUT)
+    line = recorder.lines[0]
+    assert "\n failed\n" in line
+    assert "Traceback (most recent call last):" in line
+    assert line.endswith("ZeroDivisionError: division by zero")
+
+
+def test_default_formatter_and_handler(capsys: pytest.CaptureFixture[str]) -> None:
+    with LogService("app") as service, request_scope("req-5"):
+        service.logger.warning("to stderr")
+    err = capsys.readouterr().err
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?[+-]\d\d:\d\d"
+    assert re.fullmatch(rf"WARNING {stamp} test_service\.py:\d+ req-5\n to stderr\n\n", err)
+
+
+def test_given_formatter_is_set_on_the_handler(make_service: ServiceFactory) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    formatter = logging.Formatter("%(request_id)s|%(message)s")
+    service = make_service(handler=handler, formatter=formatter)
+    with request_scope("req-2"):
+        service.logger.info("hello")
+    assert service.drain(TIMEOUT)
+    assert handler.formatter is formatter
+    assert stream.getvalue() == "req-2|hello\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"queue_length": -1}, ValueError, r"`log_queue_length` must be 0 \(no bound\) or a pos"),
+        ({"queue_length": "10"}, TypeError, r"`log_queue_length` must be an int, got '10' \(str\)"),
+        ({"queue_length": True}, TypeError, r"`log_queue_length` must be an int"),
+        ({"handler": "stderr"}, TypeError, r"`log_handler` must be a logging.Handler"),
+        ({"formatter": "%(message)s"}, TypeError, r"`log_formatter` must be a logging.Formatter"),
+        ({"level": "LOUD"}, ValueError, r"`log_level` must be a logging level.*'LOUD'"),
+    ],
+)
+def test_bad_options_are_explained(
+    options: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        LogService("app", **options)
+
+
+def test_running_service_is_flushed_at_exit() -> None:
+    script = textwrap.dedent(
+        """
+        import logging, sys
+        from cylinder_logging import LogService
+        service = LogService("app", handler=logging.StreamHandler(sys.stdout))
+        service.start()
+        for n in range(100):
+            service.logger.info("record %d", n)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=TIMEOUT, check=True
+    )
+    assert done.stdout.count(" record ") == 100
+    assert " record 99\n" in done.stdout
+
+
+def test_default_formatter_is_used_when_none_is_given(make_recorder: RecorderFactory) -> None:
+    recorder = make_recorder()
+    LogService("app", handler=recorder)
+    assert recorder.formatter is not None
+    assert recorder.formatter._fmt == default_formatter()._fmt
