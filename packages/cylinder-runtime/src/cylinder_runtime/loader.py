@@ -58,12 +58,15 @@ class ModuleLoader:
     :param racy_window_ns: how recent a change must be for the bytes to be compared too.
     """
 
-    __slots__ = ("_files", "_locks", "_racy_window_ns")
+    __slots__ = ("_files", "_locks", "_racy_window_ns", "_swap")
 
     def __init__(self, racy_window_ns: int = RACY_WINDOW_NS) -> None:
         self._files: dict[str, LoadedFile] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._racy_window_ns = racy_window_ns
+        # Held to store a version, so that marking an old version settled (done without the
+        # file's lock) can never put it back in place of a newer one.
+        self._swap = threading.Lock()
 
     def load(self, path: str, describe: Callable[[], str]) -> LoadedFile:
         """The current version of the file at ``path``, loading it if it is new or changed.
@@ -87,8 +90,9 @@ class ModuleLoader:
                 if current is not None:
                     return current  # removed after the request was routed: serve what we have
                 raise HandlerLoadError(path, None, "the file does not exist")
-            loaded = self._execute(path, describe(), fingerprint)
-            self._files[path] = loaded
+            loaded = self._execute(path, describe())
+            with self._swap:
+                self._files[path] = loaded
             return loaded
 
     def forget(self, path: str) -> None:
@@ -108,13 +112,19 @@ class ModuleLoader:
         except OSError:
             return True
         if same and time.time_ns() - fingerprint[2] > self._racy_window_ns:
-            self._files[loaded.path] = _settle(loaded)
+            with self._swap:
+                # Another thread may have loaded a newer version since we looked.
+                if self._files.get(loaded.path) is loaded:
+                    self._files[loaded.path] = _settle(loaded)
         return same
 
-    def _execute(self, path: str, where: str, fingerprint: _Fingerprint) -> LoadedFile:
+    def _execute(self, path: str, where: str) -> LoadedFile:
         started = time.time_ns()
         try:
             with open(path, "rb") as file:
+                # The stat of the very file read: a replacement made since the caller's stat
+                # must not be remembered under the old version's fingerprint.
+                fingerprint = _fingerprint_of(os.fstat(file.fileno()))
                 source = file.read()
         except OSError as exc:
             raise HandlerLoadError(path, None, f"cannot read the file: {exc}") from exc
@@ -125,14 +135,18 @@ class ModuleLoader:
         except ValueError as exc:  # NUL bytes in the source
             raise HandlerLoadError(path, None, f"cannot compile: {exc}") from exc
 
+        # Registered while its top level runs, so that code needing its own module (dataclasses,
+        # typing) works; taken out again so that nothing outlives the application. Another
+        # application may be executing the same file right now: then this one takes a name of
+        # its own, so that neither removes (or leaves behind) the other's entry.
         name = f"<cylinder {path}>"
         module = types.ModuleType(name)
+        if sys.modules.setdefault(name, module) is not module:
+            name = f"<cylinder {path} {id(module):x}>"
+            module.__name__ = name
+            sys.modules[name] = module
         module.__file__ = path
         module.__spec__ = ModuleSpec(name, None, origin=path)
-        # Registered while its top level runs, so that code needing its own module (dataclasses,
-        # typing) works; taken out again so that nothing outlives the application.
-        previous = sys.modules.get(name)
-        sys.modules[name] = module
         try:
             exec(code, module.__dict__)
         except Exception as exc:
@@ -140,10 +154,7 @@ class ModuleLoader:
             raise HandlerLoadError(path, line, f"{type(exc).__name__}: {exc}") from exc
         finally:
             if sys.modules.get(name) is module:
-                if previous is None:
-                    del sys.modules[name]
-                else:
-                    sys.modules[name] = previous
+                del sys.modules[name]
 
         main = getattr(module, "main", None)
         if not callable(main):
@@ -162,6 +173,10 @@ def _fingerprint(path: str) -> _Fingerprint | None:
         st = os.stat(path)
     except OSError:
         return None
+    return _fingerprint_of(st)
+
+
+def _fingerprint_of(st: os.stat_result) -> _Fingerprint:
     return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev)
 
 

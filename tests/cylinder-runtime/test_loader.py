@@ -1,0 +1,554 @@
+"""ModuleLoader: each file run once per version, every change seen, errors naming the line."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import sys
+import textwrap
+import threading
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cylinder_runtime import HandlerLoadError, LoadedFile, ModuleLoader
+from cylinder_runtime import loader as loader_module
+
+#: Every thread and wait in these tests gives up after this many seconds.
+TIMEOUT = 10.0
+
+
+def describe() -> str:
+    return "handler `page.ex.get.py`"
+
+
+def write(path: Path, source: str) -> None:
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+
+
+def write_atomically(path: Path, source: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    write(temporary, source)
+    os.replace(temporary, path)
+
+
+def counted(runs: Path, version: int, extra: str = "") -> str:
+    """A handler whose top level appends its version to ``runs`` each time it is executed."""
+    return (
+        f"with open({str(runs)!r}, 'a') as _runs:\n"
+        f"    _runs.write('{version}\\n')\n"
+        f"{extra}"
+        "def main(response):\n"
+        "    return response\n"
+        f"VERSION = {version}\n"
+    )
+
+
+def runs_of(runs: Path) -> list[int]:
+    if not runs.exists():
+        return []
+    return [int(line) for line in runs.read_text().split()]
+
+
+def cylinder_modules(path: Path) -> list[str]:
+    return [name for name in list(sys.modules) if str(path) in name]
+
+
+def test_file_runs_once_and_its_module_is_reused(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader()
+
+    first = loader.load(str(page), describe)
+    second = loader.load(str(page), describe)
+
+    assert second.module is first.module
+    assert second.main is first.main
+    assert first.module.VERSION == 1
+    assert runs_of(runs) == [1]
+    assert first.plan.keyword == ("response",)
+    assert first.plan.where == describe()
+
+
+def test_describe_is_called_only_when_the_file_is_executed(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "def main():\n    pass\n")
+    calls: list[str] = []
+
+    def counting_describe() -> str:
+        calls.append("x")
+        return "handler `page.ex.get.py`"
+
+    loader = ModuleLoader()
+    loader.load(str(page), counting_describe)
+    loader.load(str(page), counting_describe)
+
+    assert calls == ["x"]
+
+
+def test_edit_of_the_same_size_is_seen(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader()
+    before = os.stat(page)
+    assert loader.load(str(page), describe).module.VERSION == 1
+
+    write(page, counted(runs, 2))
+    os.utime(page, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same mtime
+    assert os.stat(page).st_size == before.st_size
+
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert runs_of(runs) == [1, 2]
+
+
+def test_edit_within_one_clock_tick_is_seen_by_comparing_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A coarse filesystem clock: two writes in one tick leave every stat field the same.
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    stat_result = (1, len(counted(runs, 1)), time.time_ns(), time.time_ns(), 1)
+    monkeypatch.setattr(loader_module, "_fingerprint", lambda path: stat_result)
+    write(page, counted(runs, 1))
+    loader = ModuleLoader()
+
+    first = loader.load(str(page), describe)
+    assert not first.settled
+    write(page, counted(runs, 2))
+
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert runs_of(runs) == [1, 2]
+
+
+def test_file_settles_after_the_racy_window(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "def main():\n    pass\n")
+    loader = ModuleLoader(racy_window_ns=50_000_000)
+
+    first = loader.load(str(page), describe)
+    assert not first.settled
+    time.sleep(0.1)
+    loader.load(str(page), describe)  # compares bytes once more, then trusts stat alone
+    settled = loader.load(str(page), describe)
+
+    assert settled.settled
+    assert settled.module is first.module
+
+
+def test_zero_racy_window_settles_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "def main():\n    pass\n")
+    loader = ModuleLoader(racy_window_ns=0)
+
+    first = loader.load(str(page), describe)
+    assert first.settled
+
+    def no_reading(*args: object, **kwargs: object) -> Any:
+        raise AssertionError("a settled, unchanged file is not read again")
+
+    monkeypatch.setattr(loader_module, "open", no_reading, raising=False)
+    assert loader.load(str(page), describe) is first
+
+
+def test_default_racy_window_leaves_a_fresh_file_unsettled(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "def main():\n    pass\n")
+
+    assert not ModuleLoader().load(str(page), describe).settled
+
+
+def test_edit_by_atomic_rename_is_seen(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write_atomically(page, counted(runs, 1))
+    loader = ModuleLoader()
+    before = os.stat(page)
+    assert loader.load(str(page), describe).module.VERSION == 1
+
+    temporary = tmp_path / "page.tmp"
+    write(temporary, counted(runs, 2))
+    os.utime(temporary, ns=(before.st_atime_ns, before.st_mtime_ns))
+    os.replace(temporary, page)
+
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert runs_of(runs) == [1, 2]
+
+
+def test_removed_file_keeps_serving_the_loaded_version(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader()
+    first = loader.load(str(page), describe)
+
+    page.unlink()
+
+    assert loader.load(str(page), describe).module is first.module
+    assert runs_of(runs) == [1]
+
+
+def test_file_added_again_after_removal_is_executed_again(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader()
+    loader.load(str(page), describe)
+    page.unlink()
+    loader.load(str(page), describe)
+
+    write(page, counted(runs, 2))
+
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert runs_of(runs) == [1, 2]
+
+
+def test_missing_file_never_loaded_names_the_path(tmp_path: Path) -> None:
+    page = tmp_path / "nowhere.ex.get.py"
+
+    with pytest.raises(HandlerLoadError, match=r"nowhere\.ex\.get\.py.*does not exist") as info:
+        ModuleLoader().load(str(page), describe)
+
+    assert info.value.path == str(page)
+    assert info.value.line is None
+
+
+def test_forget_executes_the_file_again(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader()
+    first = loader.load(str(page), describe)
+
+    loader.forget(str(page))
+
+    assert loader.load(str(page), describe).module is not first.module
+    assert runs_of(runs) == [1, 1]
+
+
+def test_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "x = 1\n\ndef main(:\n    pass\n")
+
+    with pytest.raises(HandlerLoadError, match=r"page\.ex\.get\.py`, line 3: SyntaxError") as info:
+        ModuleLoader().load(str(page), describe)
+
+    assert info.value.line == 3
+    assert info.value.path == str(page)
+    assert isinstance(info.value.__cause__, SyntaxError)
+
+
+@pytest.mark.parametrize(
+    ("line_3", "error"),
+    [
+        ("x = 1 / 0", "ZeroDivisionError: division by zero"),
+        ("import cylinder_no_such_module", "ModuleNotFoundError: No module named"),
+        ("from os import no_such_name", "ImportError: cannot import name 'no_such_name'"),
+    ],
+)
+def test_exception_at_import_names_file_and_line(tmp_path: Path, line_3: str, error: str) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, f"import os\n\n{line_3}\n\ndef main():\n    pass\n")
+
+    with pytest.raises(HandlerLoadError, match=rf"page\.ex\.get\.py`, line 3: {error}") as info:
+        ModuleLoader().load(str(page), describe)
+
+    assert info.value.line == 3
+    assert cylinder_modules(page) == []
+
+
+def test_exception_in_a_function_called_at_import_names_the_deepest_line(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "def helper():\n    raise KeyError('k')\n\nhelper()\n")
+
+    with pytest.raises(HandlerLoadError, match=r"line 2: KeyError") as info:
+        ModuleLoader().load(str(page), describe)
+
+    assert info.value.line == 2
+
+
+def test_failed_load_is_retried_and_the_fix_is_seen(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "def main(:\n")
+    loader = ModuleLoader()
+    with pytest.raises(HandlerLoadError):
+        loader.load(str(page), describe)
+
+    write(page, "def main():\n    return 'fixed'\n")
+
+    assert loader.load(str(page), describe).main() == "fixed"
+
+
+def test_broken_edit_keeps_failing_until_fixed(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "def main():\n    return 1\n")
+    loader = ModuleLoader()
+    loader.load(str(page), describe)
+
+    write(page, "def main(:\n    return 2\n")
+    for _ in range(2):
+        with pytest.raises(HandlerLoadError, match="line 1"):
+            loader.load(str(page), describe)
+
+    write(page, "def main():\n    return 3\n")
+    assert loader.load(str(page), describe).main() == 3
+
+
+def test_no_main_is_a_clear_error(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "def handler():\n    pass\n")
+
+    with pytest.raises(HandlerLoadError, match=r"page\.ex\.get\.py`: it defines no `main`"):
+        ModuleLoader().load(str(page), describe)
+
+
+def test_non_callable_main_is_a_clear_error(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "main = 'hello'\n")
+
+    with pytest.raises(HandlerLoadError, match=r"page\.ex\.get\.py`: its `main` is not callable"):
+        ModuleLoader().load(str(page), describe)
+
+
+def test_main_without_a_signature_is_a_clear_error(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "main = next\n")
+
+    with pytest.raises(HandlerLoadError, match=r"handler `page\.ex\.get\.py`: cannot read"):
+        ModuleLoader().load(str(page), describe)
+
+
+def test_dataclass_with_postponed_annotations_loads_and_leaves_no_module(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(
+        page,
+        """\
+        from __future__ import annotations
+
+        import sys
+        from dataclasses import dataclass
+        from typing import ClassVar
+
+        @dataclass
+        class Point:
+            x: int
+            y: int = 0
+            registry: ClassVar[list[str]] = []
+
+        REGISTERED = __name__ in sys.modules
+
+        def main(response):
+            return response
+        """,
+    )
+
+    loaded = ModuleLoader().load(str(page), describe)
+
+    point = loaded.module.Point(1)
+    assert (point.x, point.y) == (1, 0)
+    assert [field.name for field in dataclasses.fields(point)] == ["x", "y"]  # not the ClassVar
+    assert loaded.module.REGISTERED
+    assert loaded.module.__file__ == str(page)
+    assert cylinder_modules(page) == []
+
+
+def test_two_loaders_executing_one_file_together_leave_no_module(tmp_path: Path) -> None:
+    # Two applications load the same file at the same moment; the first one finishes first.
+    gate = types.ModuleType("cylinder_test_gate")
+    barrier = threading.Barrier(2, timeout=TIMEOUT)
+    first_done = threading.Event()
+    gate.barrier = barrier  # type: ignore[attr-defined]
+    gate.first_done = first_done  # type: ignore[attr-defined]
+    page = tmp_path / "page.ex.get.py"
+    write(
+        page,
+        """\
+        import threading
+        import cylinder_test_gate as gate
+
+        gate.barrier.wait()  # both modules are registered in sys.modules now
+        if threading.current_thread().name == "second":
+            gate.first_done.wait(10)
+
+        def main():
+            pass
+        """,
+    )
+    errors: list[BaseException] = []
+
+    def load(name: str) -> None:
+        try:
+            ModuleLoader().load(str(page), describe)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            if name == "first":
+                first_done.set()
+
+    sys.modules["cylinder_test_gate"] = gate
+    try:
+        threads = [threading.Thread(target=load, args=(n,), name=n) for n in ("first", "second")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(TIMEOUT)
+    finally:
+        del sys.modules["cylinder_test_gate"]
+
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+    assert cylinder_modules(page) == []
+
+
+def test_failed_import_leaves_no_module(tmp_path: Path) -> None:
+    page = tmp_path / "page.ex.get.py"
+    write(page, "import sys\nassert __name__ in sys.modules\nraise RuntimeError('boom')\n")
+
+    with pytest.raises(HandlerLoadError, match="line 3: RuntimeError: boom"):
+        ModuleLoader().load(str(page), describe)
+
+    assert cylinder_modules(page) == []
+
+
+def load_together(loader: ModuleLoader, path: Path, threads: int) -> list[LoadedFile]:
+    """Load ``path`` from ``threads`` threads released at the same instant."""
+    barrier = threading.Barrier(threads, timeout=TIMEOUT)
+    results: list[LoadedFile] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            results.append(loader.load(str(path), describe))
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(TIMEOUT)
+    assert not any(worker.is_alive() for worker in workers)
+    assert errors == []
+    return results
+
+
+def test_threads_loading_at_once_see_only_finished_modules(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    slow = "import time\ntime.sleep(0.05)\n"
+    loader = ModuleLoader()
+
+    for version in (1, 2, 3):
+        write(page, counted(runs, version, slow) + "READY = True\n")
+        results = load_together(loader, page, 16)
+
+        assert len(results) == 16
+        assert all(result.module.READY for result in results)
+        assert {result.module.VERSION for result in results} == {version}
+        assert len({id(result.module) for result in results}) == 1
+
+    assert runs_of(runs) == [1, 2, 3]
+
+
+def test_threads_loading_while_a_writer_replaces_the_file(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    slow = "import time\ntime.sleep(0.01)\n"
+    write_atomically(page, counted(runs, 0, slow) + "READY = True\n")
+    loader = ModuleLoader()
+    stop = threading.Event()
+    seen: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                module = loader.load(str(page), describe).module
+                seen.append((module.VERSION, module.READY))
+        except BaseException as exc:
+            errors.append(exc)
+
+    readers = [threading.Thread(target=read) for _ in range(16)]
+    for reader in readers:
+        reader.start()
+    try:
+        for version in range(1, 21):
+            write_atomically(page, counted(runs, version, slow) + "READY = True\n")
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join(TIMEOUT)
+
+    assert not any(reader.is_alive() for reader in readers)
+    assert errors == []
+    assert all(ready for _, ready in seen)
+    executed = runs_of(runs)
+    assert len(executed) == len(set(executed)), "a version was executed more than once"
+    assert loader.load(str(page), describe).module.VERSION == 20
+
+
+def test_version_replaced_while_it_is_being_loaded_runs_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file is replaced between the loader's stat and its read: what it executed must be
+    # remembered with the stat of what it read, or the same version is executed again.
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write_atomically(page, counted(runs, 1))
+    real_fingerprint = loader_module._fingerprint
+    calls = 0
+
+    def fingerprint_then_replace(path: str) -> Any:
+        nonlocal calls
+        calls += 1
+        result = real_fingerprint(path)
+        if calls == 2:  # the check made under the lock, just before the file is read
+            write_atomically(page, counted(runs, 2, "# a longer version\n"))
+        return result
+
+    monkeypatch.setattr(loader_module, "_fingerprint", fingerprint_then_replace)
+    loader = ModuleLoader()
+
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert runs_of(runs) == [2]
+
+
+def test_settling_an_old_version_never_replaces_a_newer_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One thread compares the bytes of version 1 (still unsettled) while another thread loads
+    # version 2; the first must not put version 1 back as the current one.
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader(racy_window_ns=100_000_000)
+    assert not loader.load(str(page), describe).settled
+    time.sleep(0.15)
+    real_open = open
+    calls = 0
+
+    def open_meanwhile_loading_version_2(path: str, mode: str = "r") -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            return real_open(path, mode)
+        with real_open(path, "rb") as file:
+            version_1 = file.read()
+        write_atomically(page, counted(runs, 2, "# a longer version\n"))
+        assert loader.load(str(page), describe).module.VERSION == 2  # "another thread"
+        return io.BytesIO(version_1)
+
+    monkeypatch.setattr(loader_module, "open", open_meanwhile_loading_version_2, raising=False)
+
+    assert loader.load(str(page), describe).module.VERSION == 1  # current when it looked
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert runs_of(runs) == [1, 2]
