@@ -31,25 +31,35 @@ class CallPlan:
     :param positional: names passed by position (positional-only parameters), in order.
     :param keyword: names passed by keyword.
     :param optional: names that have a default value, skipped when nothing provides them.
+    :param positional_defaults: the default values of the positional parameters that have one,
+        in order; passed for a missing one when a later one is provided.
     """
 
     where: str
     positional: tuple[str, ...]
     keyword: tuple[str, ...]
     optional: frozenset[str]
+    positional_defaults: tuple[object, ...] = ()
 
     def call(self, func: Callable[..., object], available: Mapping[str, object]) -> object:
         """Call ``func`` with the parameters it asks for, taken from ``available``.
 
         :raises MissingParameterError: for a name that is neither available nor defaulted.
         """
-        args = []
+        args: list[object] = []
+        skipped = 0  # trailing positional parameters left to their defaults
         for name in self.positional:
             value = available.get(name, _MISSING)
             if value is _MISSING:
-                if name in self.optional:
-                    break  # later positional parameters cannot be passed either
-                raise self.missing(name, available)
+                if name not in self.optional:
+                    raise self.missing(name, available)
+                skipped += 1
+                continue
+            if skipped:  # a later one is provided: pass the defaults of those before it
+                first_default = len(self.positional) - len(self.positional_defaults)
+                start = len(args) - first_default
+                args.extend(self.positional_defaults[start : start + skipped])
+                skipped = 0
             args.append(value)
         kwargs = {}
         for name in self.keyword:
@@ -80,6 +90,7 @@ def plan_call(func: Callable[..., object], where: str) -> CallPlan:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"{where}: cannot read the signature of `main`: {exc}") from exc
     positional: list[str] = []
+    positional_defaults: list[object] = []
     keyword: list[str] = []
     optional: set[str] = set()
     for parameter in signature.parameters.values():
@@ -87,8 +98,12 @@ def plan_call(func: Callable[..., object], where: str) -> CallPlan:
             continue
         if parameter.kind is parameter.POSITIONAL_ONLY:
             positional.append(parameter.name)
+            if parameter.default is not parameter.empty:
+                positional_defaults.append(parameter.default)
         else:
             keyword.append(parameter.name)
         if parameter.default is not parameter.empty:
             optional.add(parameter.name)
-    return CallPlan(where, tuple(positional), tuple(keyword), frozenset(optional))
+    return CallPlan(
+        where, tuple(positional), tuple(keyword), frozenset(optional), tuple(positional_defaults)
+    )
