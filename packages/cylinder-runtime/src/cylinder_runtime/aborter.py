@@ -75,7 +75,12 @@ def check_abort_extra(extra: object) -> Mapping[int, type[HTTPException]] | None
                 f"`abort_extra[{code}]` must be a subclass of "
                 f"`werkzeug.exceptions.HTTPException`, not {exc_class!r}"
             )
-        if exc_class.code is not None and exc_class.code != code:
+        if exc_class.code is None:  # raised, it would answer 200 OK
+            raise TypeError(
+                f"`abort_extra[{code}]` is `{exc_class.__name__}`, which has no `code`; "
+                f"give it `code = {code}`"
+            )
+        if exc_class.code != code:
             raise TypeError(
                 f"`abort_extra[{code}]` is `{exc_class.__name__}`, whose code is {exc_class.code}"
             )
