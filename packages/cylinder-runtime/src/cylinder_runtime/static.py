@@ -73,6 +73,9 @@ def serve_file(request: Request, response: Response, path: str) -> None:
         response.content_length = st.st_size
         response.last_modified = st.st_mtime  # type: ignore[assignment]
         response.set_etag(f"{st.st_mtime_ns:x}-{st.st_size:x}-{st.st_ino:x}")
+        # Older Werkzeug 3.1 releases set it only when answering a Range request, too late to
+        # tell the client that it may ask for one.
+        response.accept_ranges = "bytes"
         response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
     except BaseException:
         file.close()
