@@ -157,3 +157,19 @@ def test_kind_labels_read_as_words() -> None:
         "late hook",
         "error handler",
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "segment"),
+    [
+        ("a\\b.ex.get.py", "a\\b"),
+        ("x\x1b.400.py", "x\x1b"),
+        ("x\x85.lh.get.py", "x\x85"),
+        ("\udcff.ex.get.py", "\udcff"),
+    ],
+)
+def test_a_segment_no_url_can_name_is_not_a_route(name: str, segment: str) -> None:
+    # Such a file could never be matched (the URL segment is never looked up): say so.
+    parsed = rejected(name)
+    assert parsed.suspicious
+    assert parsed.reason == f"segment {segment!r} can never be matched by a URL"

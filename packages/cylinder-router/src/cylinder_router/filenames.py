@@ -12,6 +12,8 @@ import enum
 import re
 from dataclasses import dataclass
 
+from .paths import is_lookup_safe
+
 __all__ = [
     "DEFAULT_METHOD",
     "KNOWN_METHODS",
@@ -167,4 +169,8 @@ def parse_filename(name: str) -> RouteName | NotRoute:
 def _checked(name: str, route: RouteName) -> RouteName | NotRoute:
     if route.segment in (".", ".."):
         return NotRoute(name, f"segment `{route.segment}` can never be matched", True)
+    if not is_lookup_safe(route.segment):
+        # A backslash, a control character, an undecodable byte: a URL segment holding it is
+        # never looked up, so the file would be a route nothing reaches.
+        return NotRoute(name, f"segment {route.segment!r} can never be matched by a URL", True)
     return route
