@@ -229,6 +229,26 @@ def test_removed_folder_lists_as_missing_and_is_forgotten(tmp_path: Path) -> Non
     assert found.routes == {}
 
 
+def test_folder_that_could_not_be_listed_is_tried_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Listing fails (permissions, a race); fixing it (chmod) does not change the folder's mtime.
+    folder = make_folder(tmp_path / "f", "a.ex.get.py")
+    age(folder)
+    real_scandir = os.scandir
+
+    def refuse(path: str) -> object:
+        raise PermissionError(13, "Permission denied", path)
+
+    cache = DirectoryCache()
+    monkeypatch.setattr(os, "scandir", refuse)
+    assert not cache.get(str(folder)).exists
+    monkeypatch.setattr(os, "scandir", real_scandir)
+    found = cache.get(str(folder))
+    assert found.exists
+    assert set(found.routes) == {"a"}
+
+
 def test_path_that_cannot_be_a_folder_lists_as_missing(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     cache = DirectoryCache()

@@ -182,6 +182,10 @@ class DirectoryCache:
             return cached.listing
         started = time.time_ns()
         listing = read_listing(path)
+        if not listing.exists:
+            # Not listable now (permissions, a race): fixing that need not change the mtime.
+            self._entries.pop(path, None)
+            return listing
         settled = started - st.st_mtime_ns > self._racy_window_ns
         self._entries[path] = _Cached(fingerprint, settled, listing)
         return listing
