@@ -887,6 +887,12 @@ def test_iter_candidates_for_default_and_hooks(tmp_path: Path) -> None:
     ]
 
 
+def test_iter_candidates_refuses_error_handlers(tmp_path: Path) -> None:
+    site = Site(str(tmp_path), "webapp1")
+    with pytest.raises(ValueError, match=r"^`iter_candidates` lists handlers and hooks"):
+        list(iter_candidates(site, split_path("/a"), Kind.ERROR_HANDLER, "get"))
+
+
 def test_iter_candidates_does_not_touch_the_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -344,7 +344,14 @@ def iter_candidates(
 
     Yields ``(depth, folder, file name)``: deepest level first, at each the exact method, then
     ``default``. Looks at nothing on disk; used to explain a resolution.
+
+    :raises ValueError: for :attr:`Kind.ERROR_HANDLER`, which has no method.
     """
+    if kind is Kind.ERROR_HANDLER:
+        raise ValueError(
+            "`iter_candidates` lists handlers and hooks; an error handler is `<segment>.<code>.py`"
+            " at each level (see `Resolution.error_handler`)"
+        )
     folders = [site.site_dir, site.folder]
     for segment in path.segments[:-1]:
         folders.append(os.path.join(folders[-1], segment))
