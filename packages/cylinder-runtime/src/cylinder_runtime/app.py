@@ -105,10 +105,10 @@ class Application:
         request_id = sanitize_request_id(environ.get(self._request_id_key))
         with request_scope(request_id):
             request = Request(environ)
-            response = self._pipeline.handle(request)
             try:
+                response = self._pipeline.handle(request)
                 body = response(environ, start_response)
-            except Exception as exc:  # an unusable response: bad header, bad status
+            except Exception as exc:  # an unusable response (bad header or status), or a bug
                 self.logger.error("the response could not be sent", exc_info=exc)
                 response = InternalServerError().get_response()
                 body = response(environ, start_response)
