@@ -355,6 +355,11 @@ def test_method_not_allowed_lists_the_methods_of_the_path(make_site: MakeSite) -
     assert found.allowed == {"GET", "HEAD", "POST", "PUT", "OPTIONS"}
     assert found.allow_header == "GET, HEAD, OPTIONS, POST, PUT"
     assert not found.any_method
+    assert found.error_handler(405) is None
+    make_site("webapp1/foo.405.py")
+    assert rel(site, Router().resolve(site, "/foo/bar", "PATCH").error_handler(405)) == (
+        "webapp1/foo.405.py"
+    )
 
 
 def test_head_is_allowed_only_where_get_is(make_site: MakeSite) -> None:
@@ -843,6 +848,22 @@ def test_settled_site_is_resolved_with_one_stat_per_folder_and_no_listing(
         os.path.join(site.folder, "a"),
         os.path.join(site.folder, "a", "b"),
     ]
+
+
+def test_router_with_no_racy_window_lists_only_the_folder_that_changed(
+    make_site: MakeSite, listed_folders: list[str]
+) -> None:
+    site = make_site("webapp1.ex.get.py", "webapp1/a/b/c.ex.get.py")
+    router = Router(DirectoryCache(racy_window_ns=0))
+    router.resolve(site, "/a/b/c", "GET")
+    assert len(listed_folders) == 4  # site_dir, the site folder, a, b
+    listed_folders.clear()
+    router.resolve(site, "/a/b/c", "GET")
+    assert listed_folders == []
+    changed = os.path.join(site.folder, "a")
+    os.utime(changed, ns=(1_000_000_000_000_000_000,) * 2)
+    router.resolve(site, "/a/b/c", "GET")
+    assert listed_folders == [changed]
 
 
 def test_routers_do_not_share_caches(make_site: MakeSite) -> None:
