@@ -54,6 +54,24 @@ def runs_of(runs: Path) -> list[int]:
     return [int(line) for line in runs.read_text().split()]
 
 
+class Clock:
+    """The loader's clock, moved by hand: ``now`` is how long after the file's mtime it is."""
+
+    def __init__(self, path: Path) -> None:
+        self.mtime_ns = os.stat(path).st_mtime_ns
+        self.now = 0.0
+
+    def time_ns(self) -> int:
+        return self.mtime_ns + int(self.now * 1e9)
+
+
+def use_clock(monkeypatch: pytest.MonkeyPatch, path: Path, now: float) -> Clock:
+    clock = Clock(path)
+    clock.now = now
+    monkeypatch.setattr(loader_module, "time", clock)
+    return clock
+
+
 def cylinder_modules(path: Path) -> list[str]:
     return [name for name in list(sys.modules) if str(path) in name]
 
@@ -114,8 +132,8 @@ def test_edit_within_one_clock_tick_is_seen_by_comparing_bytes(
     # A coarse filesystem clock: two writes in one tick leave every stat field the same.
     runs = tmp_path / "runs"
     page = tmp_path / "page.ex.get.py"
-    stat_result = (1, len(counted(runs, 1)), time.time_ns(), time.time_ns(), 1)
-    monkeypatch.setattr(loader_module, "_fingerprint", lambda path: stat_result)
+    same_stat = (1, len(counted(runs, 1)), time.time_ns(), time.time_ns(), 1)
+    monkeypatch.setattr(loader_module, "_fingerprint_of", lambda st: same_stat)
     write(page, counted(runs, 1))
     loader = ModuleLoader()
 
@@ -127,15 +145,20 @@ def test_edit_within_one_clock_tick_is_seen_by_comparing_bytes(
     assert runs_of(runs) == [1, 2]
 
 
-def test_file_settles_after_the_racy_window(tmp_path: Path) -> None:
+def test_file_settles_after_the_racy_window(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     page = tmp_path / "page.ex.get.py"
     write(page, "def main():\n    pass\n")
-    loader = ModuleLoader(racy_window_ns=50_000_000)
+    clock = use_clock(monkeypatch, page, now=0.001)
+    loader = ModuleLoader(racy_window_ns=1_000_000_000)
 
     first = loader.load(str(page), describe)
     assert not first.settled
-    time.sleep(0.1)
-    loader.load(str(page), describe)  # compares bytes once more, then trusts stat alone
+    clock.now = 0.5
+    assert not loader.load(str(page), describe).settled  # bytes compared, still too recent
+    clock.now = 1.5
+    loader.load(str(page), describe)  # bytes compared once more, then stat alone is trusted
     settled = loader.load(str(page), describe)
 
     assert settled.settled
@@ -530,9 +553,10 @@ def test_settling_an_old_version_never_replaces_a_newer_one(
     runs = tmp_path / "runs"
     page = tmp_path / "page.ex.get.py"
     write(page, counted(runs, 1))
-    loader = ModuleLoader(racy_window_ns=100_000_000)
+    clock = use_clock(monkeypatch, page, now=0.001)
+    loader = ModuleLoader(racy_window_ns=1_000_000_000)
     assert not loader.load(str(page), describe).settled
-    time.sleep(0.15)
+    clock.now = 1.5  # version 1 may settle now
     real_open = open
     calls = 0
 
