@@ -1,0 +1,71 @@
+"""The `cylinder` command itself: help, version, and usage errors before any subcommand runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+SUBCOMMANDS = ["serve", "routes", "explain", "check", "new"]
+
+
+def cylinder(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run `python -m cylinder ARGS` to the end, within a minute."""
+    return subprocess.run(
+        [sys.executable, "-m", "cylinder", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_help_lists_every_subcommand_and_the_exit_codes() -> None:
+    result = cylinder("--help")
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: cylinder ")
+    for name in SUBCOMMANDS:
+        assert f"\n    {name} " in result.stdout
+    assert "exit codes:\n  0  " in result.stdout
+    assert "\n  2  usage error" in result.stdout
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_help_of_each_subcommand(name: str) -> None:
+    result = cylinder(name, "--help")
+
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout.startswith(f"usage: cylinder {name} ")
+    assert "exit codes:\n  0  " in result.stdout
+    assert "\n  2  usage error" in result.stdout
+
+
+def test_version() -> None:
+    result = cylinder("--version")
+
+    assert result.returncode == 0
+    assert result.stdout.startswith("cylinder 0.")
+
+
+def test_no_subcommand_is_a_usage_error() -> None:
+    result = cylinder()
+
+    assert result.returncode == 2
+    assert "cylinder: error: the following arguments are required: COMMAND" in result.stderr
+
+
+def test_unknown_subcommand_is_a_usage_error() -> None:
+    result = cylinder("start")
+
+    assert result.returncode == 2
+    assert "invalid choice: 'start'" in result.stderr
+
+
+def test_missing_argument_is_a_usage_error() -> None:
+    result = cylinder("explain", "my_webapps/webapp1", "GET")
+
+    assert result.returncode == 2
+    assert "the following arguments are required: PATH" in result.stderr

@@ -1,0 +1,266 @@
+"""`cylinder serve`, run as a subprocess on a free port, asked over HTTP, then stopped.
+
+Every server is started with `--port 0`, waited for a bounded time, and killed in a `finally`
+if it did not stop by itself.
+"""
+
+from __future__ import annotations
+
+import re
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="stops servers with POSIX signals")
+
+#: Seconds to wait for a server to print its URL, and to stop after a signal.
+STARTUP_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+SITE = {
+    "webapp1.ex.get.py": (
+        "def main(request, response):\n"
+        "    response.data = f'Hello from {request.path}'\n"
+        "    return response\n"
+    ),
+    "webapp1/hello.txt": "static hello\n",
+}
+
+URL_LINE = re.compile(r"Serving (?P<target>.+) on (?P<url>http://127\.0\.0\.1:(?P<port>\d+))\n")
+
+
+def cylinder(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m cylinder ARGS` to the end, within a minute."""
+    return subprocess.run(
+        [sys.executable, "-m", "cylinder", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def write(root: Path, files: Mapping[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    """The folder of a small site, `my_webapps/webapp1`."""
+    return write(tmp_path / "my_webapps", SITE) / "webapp1"
+
+
+@contextmanager
+def serving(
+    *args: str | Path, cwd: Path | None = None, log: Path
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start `cylinder serve ARGS --port 0`; yield the process and the URL it printed.
+
+    The server's stderr goes to `log`. Whatever happens, the process is gone on exit.
+    """
+    with (
+        log.open("w") as stderr,
+        subprocess.Popen(
+            [sys.executable, "-m", "cylinder", "serve", *map(str, args), "--port", "0"],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        ) as process,
+    ):
+        try:
+            yield process, read_url(process, log)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=STOP_TIMEOUT)
+
+
+def read_url(process: subprocess.Popen[str], log: Path) -> str:
+    """The URL in the first line the server prints, waiting at most `STARTUP_TIMEOUT`."""
+    assert process.stdout is not None
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while (left := deadline - time.monotonic()) > 0:
+            if selector.select(timeout=left):
+                line = process.stdout.readline()
+                assert line, f"the server exited with {process.wait()}: {log.read_text()}"
+                match = URL_LINE.fullmatch(line)
+                assert match is not None, f"unexpected first line {line!r}"
+                return match["url"]
+    raise AssertionError(f"no URL printed within {STARTUP_TIMEOUT} s: {log.read_text()}")
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read()
+
+
+def stop(process: subprocess.Popen[str], signum: int) -> int:
+    """Send `signum` and return the exit code, which must come within `STOP_TIMEOUT`."""
+    process.send_signal(signum)
+    return process.wait(timeout=STOP_TIMEOUT)
+
+
+def test_serve_site_folder_answers_and_stops_on_sigint(site: Path, tmp_path: Path) -> None:
+    log = tmp_path / "stderr.txt"
+    with serving(site, log=log) as (process, url):
+        assert get(url + "/some/page") == (200, b"Hello from /some/page")
+        assert get(url + "/hello.txt") == (200, b"static hello\n")
+
+        assert stop(process, signal.SIGINT) == 0
+        assert process.stdout is not None
+        assert process.stdout.read() == ""
+    assert "GET /some/page 200" in log.read_text()  # the app's logs were flushed on close
+
+
+def test_serve_prints_the_target_and_the_real_port(site: Path, tmp_path: Path) -> None:
+    with serving(site, log=tmp_path / "stderr.txt") as (process, url):
+        port = int(url.rsplit(":", 1)[1])
+        assert port != 0
+        with socket.create_connection(("127.0.0.1", port), timeout=10):
+            pass
+        assert stop(process, signal.SIGINT) == 0
+
+
+def test_serve_stops_on_sigterm(site: Path, tmp_path: Path) -> None:
+    with serving(site, log=tmp_path / "stderr.txt") as (process, url):
+        assert get(url)[0] == 200
+
+        assert stop(process, signal.SIGTERM) == 0
+
+
+def test_serve_module_factory(tmp_path: Path, site: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "myapp.py": (
+                "import cylinder\n"
+                f"SITE_DIR = {str(site.parent)!r}\n"
+                "def app_map(request):\n"
+                "    return SITE_DIR, 'webapp1', {}\n"
+                "def create_app():\n"
+                "    return cylinder.get_app(app_map)\n"
+            )
+        },
+    )
+    with serving("myapp:create_app", cwd=tmp_path, log=tmp_path / "stderr.txt") as (process, url):
+        assert get(url + "/x") == (200, b"Hello from /x")
+        assert stop(process, signal.SIGINT) == 0
+
+
+def test_serve_module_application_object(tmp_path: Path, site: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "project/__init__.py": "",
+            "project/web.py": (
+                "import cylinder\n"
+                f"app = cylinder.get_app(lambda: ({str(site.parent)!r}, 'webapp1'))\n"
+            ),
+        },
+    )
+    with serving("project.web:app", cwd=tmp_path, log=tmp_path / "stderr.txt") as (process, url):
+        assert get(url + "/y") == (200, b"Hello from /y")
+        assert stop(process, signal.SIGINT) == 0
+
+
+def test_serve_missing_site_is_a_usage_error(tmp_path: Path) -> None:
+    result = cylinder("serve", tmp_path / "nowhere" / "webapp1", "--port", "0")
+
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert f"no site at `{tmp_path / 'nowhere' / 'webapp1'}`" in result.stderr
+
+
+def test_serve_site_of_root_files_only(tmp_path: Path) -> None:
+    write(tmp_path, {"solo.ex.get.py": SITE["webapp1.ex.get.py"]})
+
+    with serving("solo", cwd=tmp_path, log=tmp_path / "stderr.txt") as (process, url):
+        assert get(url + "/z") == (200, b"Hello from /z")
+        assert stop(process, signal.SIGINT) == 0
+
+
+def test_serve_unknown_module_is_a_usage_error(tmp_path: Path) -> None:
+    result = cylinder("serve", "nonexistent:app", "--port", "0", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "cylinder serve: error: TARGET `nonexistent:app`: no module `nonexistent` "
+        f"in `{tmp_path}` or on `sys.path`\n"
+    )
+
+
+def test_serve_missing_attribute_is_a_usage_error(tmp_path: Path) -> None:
+    write(tmp_path, {"myapp.py": "VALUE = 1\n"})
+
+    result = cylinder("serve", "myapp:app", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "TARGET `myapp:app`: `myapp` has no attribute `app`" in result.stderr
+
+
+def test_serve_target_that_is_not_an_application_is_a_usage_error(tmp_path: Path) -> None:
+    write(tmp_path, {"myapp.py": "VALUE = 1\n"})
+
+    result = cylinder("serve", "myapp:VALUE", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "TARGET `myapp:VALUE` is int, not an application" in result.stderr
+
+
+def test_serve_module_that_fails_to_import_is_a_failure(tmp_path: Path) -> None:
+    write(tmp_path, {"myapp.py": "import missing_dependency\n"})
+
+    result = cylinder("serve", "myapp:app", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert "TARGET `myapp:app`: importing `myapp` failed" in result.stderr
+
+
+def test_serve_port_in_use_is_a_failure(site: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = cylinder("serve", site, "--port", str(port))
+
+    assert result.returncode == 1
+    assert f"cylinder serve: error: cannot listen on `127.0.0.1` port {port}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "70000"], "argument --port: `70000` is not a port: expected 0 to 65535"),
+        (["--port", "http"], "argument --port: `http` is not a port"),
+        (["--threads", "0"], "argument --threads: `0` is not a thread count"),
+    ],
+)
+def test_serve_bad_options_are_usage_errors(site: Path, args: list[str], message: str) -> None:
+    result = cylinder("serve", site, *args)
+
+    assert result.returncode == 2
+    assert message in result.stderr
