@@ -10,7 +10,7 @@ from cylinder_router.methods import MAX_METHOD_LENGTH
 
 @pytest.mark.parametrize(
     "method",
-    ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "MOVE", "PROPFIND", "BREW", "x"],
+    ["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "MOVE", "PROPFIND", "BREW", "X"],
 )
 def test_letter_tokens_are_routable(method: str) -> None:
     assert method_refusal(method) is None
@@ -27,6 +27,13 @@ def test_methods_that_are_not_ascii_letter_tokens_are_refused(method: str) -> No
 @pytest.mark.parametrize("method", ["DEFAULT", "default", "Default", "dEfAuLt"])
 def test_default_in_any_case_is_reserved_for_catch_all_files(method: str) -> None:
     assert method_refusal(method) == f"method `{method}` is reserved for catch-all files"
+
+
+@pytest.mark.parametrize("method", ["get", "Get", "gET", "head", "x"])
+def test_methods_are_case_sensitive_so_lower_case_is_refused(method: str) -> None:
+    assert method_refusal(method) == (
+        f"method `{method}` is not upper-case: HTTP methods are case-sensitive"
+    )
 
 
 def test_overlong_methods_are_refused() -> None:

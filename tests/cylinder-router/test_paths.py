@@ -25,7 +25,9 @@ from cylinder_router.paths import MAX_SEGMENT_BYTES
         ("/a//b/../c", ("a", "b", "c"), False),
         ("/a/./b", ("a", "b"), False),
         ("/../../etc/passwd", ("etc", "passwd"), False),
-        ("/a/b/../../../..", ("a", "b"), False),
+        ("/a/b/../../../..", ("a", "b"), True),  # ends past the last name
+        ("/x.txt/.", ("x.txt",), True),
+        ("/x.txt/..", ("x.txt",), True),
         ("/./", (), False),
         ("/../", (), False),
         ("/...", ("...",), False),

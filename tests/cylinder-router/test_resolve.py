@@ -447,6 +447,13 @@ def test_head_with_no_get_either_is_method_not_allowed(make_site: MakeSite) -> N
     assert found.allowed == {"POST", "OPTIONS"}
 
 
+def test_options_where_nothing_answers_any_method_is_not_found(make_site: MakeSite) -> None:
+    site = make_site("webapp1/api.ex.post.py", "webapp1/api.eh.options.py", "webapp1/api/")
+    found = Router().resolve(site, "/elsewhere", "OPTIONS")
+    assert found.outcome is Outcome.NOT_FOUND
+    assert Router().resolve(site, "/api", "OPTIONS").outcome is Outcome.OPTIONS
+
+
 def test_options_without_a_handler_is_answered_by_the_framework(make_site: MakeSite) -> None:
     site = make_site(
         "webapp1.ex.get.py",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from werkzeug.test import Client
+from werkzeug.test import Client, create_environ, run_wsgi_app
+
+import cylinder
 
 MARK = """
 def main(response, g):
@@ -30,7 +32,7 @@ def test_methods_that_cannot_be_routed_get_501(
     client = client_for({"webapp1.ex.default.py": PAGE.format(name="default")})
     response = client.open("/", method=method)
     assert response.status_code == 501
-    assert b"default" not in response.data
+    assert response.data != b"default"  # the handler never ran
 
 
 def test_501_goes_through_error_handler_and_default_hooks(
@@ -161,6 +163,17 @@ def test_options_file_or_default_takes_over(client_for: Callable[..., Client]) -
     assert client.options("/").text == "mine"
 
 
-def test_lower_case_method_routes_like_upper_case(client_for: Callable[..., Client]) -> None:
-    client = client_for({"webapp1.ex.get.py": PAGE.format(name="get")})
-    assert client.open("/", method="get").text == "get"
+def test_lower_case_methods_are_not_routed(make_app: Callable[..., cylinder.Application]) -> None:
+    app = make_app({"webapp1.ex.get.py": PAGE.format(name="get")})
+    environ = create_environ("/")
+    environ["REQUEST_METHOD"] = "get"  # the test client would upper-case it; a server does not
+    body, status, _ = run_wsgi_app(app, environ, buffered=True)
+    assert status == "501 NOT IMPLEMENTED"
+    assert b"is not upper-case" in b"".join(body)
+    assert app.test_client().open("/", method="GET").text == "get"
+
+
+def test_options_where_nothing_answers_is_404(client_for: Callable[..., Client]) -> None:
+    client = client_for({"webapp1/api.ex.post.py": PAGE.format(name="post")})
+    assert client.options("/other").status_code == 404
+    assert client.options("/api").status_code == 204

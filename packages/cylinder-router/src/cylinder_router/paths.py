@@ -53,7 +53,8 @@ def split_path(path: str) -> RequestPath:
     """
     parts = path.split("/")
     segments = tuple(part for part in parts if part not in _DROPPED)
-    trailing = len(parts) > 1 and parts[-1] == "" and bool(segments)
+    # `/x.txt/`, `/x.txt/.` and `/x.txt/..` all end past the file name: none serves the file.
+    trailing = len(parts) > 1 and parts[-1] in _DROPPED and bool(segments)
     return RequestPath(segments, trailing)
 
 

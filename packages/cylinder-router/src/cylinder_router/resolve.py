@@ -41,7 +41,8 @@ class Outcome(enum.Enum):
     HANDLER = "handler"
     #: A static file matched the path exactly (GET and HEAD).
     STATIC = "static"
-    #: OPTIONS with no handler for it: the framework answers 204 with ``Allow``.
+    #: OPTIONS with no handler for it, on a path where something answers other methods: the
+    #: framework answers 204 with ``Allow``.
     OPTIONS = "options"
     #: Nothing on the path handles any method: 404.
     NOT_FOUND = "not found"
@@ -266,12 +267,12 @@ class Router:
             if handler is not None:
                 outcome = Outcome.HANDLER
                 prefix, rest = handler.prefix, request_path.segments[handler.depth :]
+            elif not handler_methods and static_file is None:
+                outcome = Outcome.NOT_FOUND  # nothing here answers any method, OPTIONS included
             elif lowered == _OPTIONS:
                 outcome = Outcome.OPTIONS
-            elif handler_methods or static_file is not None:
-                outcome = Outcome.METHOD_NOT_ALLOWED
             else:
-                outcome = Outcome.NOT_FOUND
+                outcome = Outcome.METHOD_NOT_ALLOWED
 
         return Resolution(
             path=request_path,

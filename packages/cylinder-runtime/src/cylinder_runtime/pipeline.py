@@ -109,7 +109,10 @@ class Pipeline:
         request.shallow = True
         try:
             ex.site = self._call_app_map(ex)
-            ex.resolution = self._router.resolve(ex.site, request.path, request.method)
+            # The method as sent: Werkzeug's `request.method` is upper-cased, but HTTP methods
+            # are case-sensitive and `get` must not be routed as `GET`.
+            method = request.environ.get("REQUEST_METHOD", "")
+            ex.resolution = self._router.resolve(ex.site, request.path, method)
         except Exception as exc:
             self._on_error(ex, exc)  # no site, so no error-handler files and no hooks
             return response
