@@ -289,15 +289,6 @@ def test_log_level_applies_to_the_application_logger(
     assert collector.records == []  # the handler's INFO and the access record are below it
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "app.py: `weakref.finalize(self, self._logs.stop)` also runs at interpreter exit "
-        "(finalize.atexit is True) and calls stop() without a timeout, so a slow log handler "
-        "holds up exit for as long as the queue takes, bypassing cylinder-logging's "
-        "EXIT_FLUSH_TIMEOUT. Fix: `self._stop_logs.atexit = False`, or pass a timeout."
-    ),
-)
 def test_exit_is_not_held_up_by_a_slow_log_handler(tmp_path: Path) -> None:
     script = tmp_path / "slow_exit.py"
     script.write_text(

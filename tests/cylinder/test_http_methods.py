@@ -177,3 +177,10 @@ def test_options_where_nothing_answers_is_404(client_for: Callable[..., Client])
     client = client_for({"webapp1/api.ex.post.py": PAGE.format(name="post")})
     assert client.options("/other").status_code == 404
     assert client.options("/api").status_code == 204
+
+
+def test_automatic_options_has_no_content_type(client_for: Callable[..., Client]) -> None:
+    client = client_for({"webapp1.ex.get.py": PAGE.format(name="get")})
+    response = client.options("/")
+    assert response.status_code == 204
+    assert "Content-Type" not in response.headers

@@ -85,7 +85,10 @@ class Application:
             queue_length=log_queue_length,
         )
         self._logs.start()
-        self._stop_logs = weakref.finalize(self, self._logs.stop)
+        self._stop_logs = weakref.finalize(self, self._logs.stop, DRAIN_TIMEOUT)
+        # At interpreter exit cylinder-logging's own hook flushes with its time limit; this
+        # finalizer must not run then too, without one, behind a slow handler.
+        self._stop_logs.atexit = False
         self._pipeline = Pipeline(
             app_map, app_map_plan, Router(), ModuleLoader(), Abort(extra), self._logs.logger
         )

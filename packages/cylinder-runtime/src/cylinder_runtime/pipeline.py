@@ -156,6 +156,7 @@ class Pipeline:
         elif outcome is Outcome.OPTIONS:
             ex.response.status_code = 204
             ex.response.headers["Allow"] = resolution.allow_header
+            del ex.response.headers["Content-Type"]  # there is no body to describe
         elif outcome is Outcome.METHOD_NOT_ALLOWED:
             raise MethodNotAllowed(valid_methods=sorted(resolution.allowed))
         elif outcome is Outcome.NOT_IMPLEMENTED:
