@@ -952,3 +952,26 @@ def test_first_existing_candidate_is_the_resolved_handler(make_site: MakeSite) -
             )
             assert found.handler is not None
             assert found.handler.path == first, (path, method)
+
+
+def test_unchanged_resolution_is_reused_and_a_change_is_seen(
+    make_site: MakeSite, settle_tree: Callable[[Path], None]
+) -> None:
+    site = make_site("webapp1.ex.get.py", "webapp1/foo.ex.get.py", "webapp1/")
+    settle_tree(Path(site.site_dir))  # old mtimes: listings are kept, so resolutions can be
+    router = Router()
+    first = router.resolve(site, "/foo/bar", "GET")
+    assert router.resolve(site, "/foo/bar", "GET") is first
+    os.remove(os.path.join(site.folder, "foo.ex.get.py"))
+    again = router.resolve(site, "/foo/bar", "GET")
+    assert again is not first
+    assert again.handler is not None
+    assert again.handler.prefix == "/"
+
+
+def test_kept_resolutions_are_bounded(make_site: MakeSite) -> None:
+    site = make_site("webapp1.ex.get.py")
+    router = Router(max_resolutions=8)
+    for n in range(100):
+        router.resolve(site, f"/unique/{n}", "GET")
+    assert len(router._resolutions) <= 8

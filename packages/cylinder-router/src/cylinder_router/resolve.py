@@ -33,6 +33,9 @@ _GET = "get"
 _HEAD = "head"
 _OPTIONS = "options"
 
+#: Resolutions a router keeps for reuse while the folders they were read from are unchanged.
+MAX_RESOLUTIONS = 4096
+
 
 class Outcome(enum.Enum):
     """What answers a request, before any handler runs."""
@@ -179,10 +182,15 @@ class Router:
     :param cache: the listing cache to use (a new one by default).
     """
 
-    __slots__ = ("_cache",)
+    __slots__ = ("_cache", "_max_resolutions", "_resolutions")
 
-    def __init__(self, cache: DirectoryCache | None = None) -> None:
+    def __init__(
+        self, cache: DirectoryCache | None = None, max_resolutions: int = MAX_RESOLUTIONS
+    ) -> None:
+        """:param max_resolutions: how many recent resolutions to keep for reuse."""
         self._cache = cache if cache is not None else DirectoryCache()
+        self._resolutions: dict[tuple[str, str, str, str], Resolution] = {}
+        self._max_resolutions = max_resolutions
 
     @property
     def cache(self) -> DirectoryCache:
@@ -227,7 +235,29 @@ class Router:
         :param method: the request method as sent (``GET``).
         :raises SiteError: when ``site.site_dir`` is not a folder.
         """
-        request_path = split_path(path) if isinstance(path, str) else path
+        if isinstance(path, str):
+            key = (site.site_dir, site.site_name, path, method)
+            known = self._resolutions.get(key)
+            if known is not None and self._unchanged(known.levels):
+                return known
+            found = self._resolve(site, split_path(path), method)
+            if len(self._resolutions) >= self._max_resolutions:
+                self._resolutions.clear()  # bounded: unique hostile paths cannot grow it
+            self._resolutions[key] = found
+            return found
+        return self._resolve(site, path, method)
+
+    def _unchanged(self, levels: tuple[Level, ...]) -> bool:
+        """Whether every folder a resolution was read from still has the same listing.
+
+        A resolution is a pure function of its levels' listings: any change that could alter
+        it (a file added or removed, a folder created where the search stopped, a link
+        replaced) changes one of those folders, so its listing is a new object.
+        """
+        get = self._cache.get
+        return all(get(level.listing.path) is level.listing for level in levels)
+
+    def _resolve(self, site: Site, request_path: RequestPath, method: str) -> Resolution:
         levels = self.levels(site, request_path)
         handler_methods: set[str] = set()
         for level in levels:
