@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from cylinder_logging.queueing import RecordQueue
 
 
@@ -93,3 +95,67 @@ def test_wait_for_returns_when_no_listener_runs() -> None:
     assert queue.wait_for(queue.mark())
     queue.put_nowait(record("r0"))
     assert not queue.wait_for(queue.mark())  # would otherwise wait forever
+
+
+def test_get_batch_takes_a_whole_burst_at_once() -> None:
+    queue = RecordQueue("test", 0)
+    for n in range(50):
+        queue.put_nowait(record(f"r{n}"))
+    batch = queue.get_batch(linger=0)
+    assert batch is not None
+    assert [item.getMessage() for item in batch] == [f"r{n}" for n in range(50)]
+    queue.close()
+    assert queue.get_batch(linger=0) is None
+
+
+def test_a_burst_wakes_the_listener_a_few_times_not_once_per_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from cylinder_logging import LogService
+
+    batches: list[int] = []
+    original = RecordQueue.get_batch
+
+    def counting(self: RecordQueue, linger: float) -> list[logging.LogRecord] | None:
+        batch = original(self, linger)
+        if batch is not None:
+            batches.append(len(batch))
+        return batch
+
+    monkeypatch.setattr(RecordQueue, "get_batch", counting)
+    handled: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, item: logging.LogRecord) -> None:
+            handled.append(item.getMessage())
+
+    with LogService("burst", handler=Keep(), queue_length=0) as service:
+        for n in range(500):
+            service.logger.info("m%d", n)
+        assert service.drain(10)
+    assert handled == [f"m{n}" for n in range(500)]
+    assert sum(batches) == 500
+    assert len(batches) < 50  # one wake-up per record would be 500
+
+
+def test_wait_for_cuts_the_linger_short() -> None:
+    import threading
+    import time
+
+    queue = RecordQueue("test", 0)
+    queue.set_listening(True)
+    taken: list[float] = []
+
+    def listen() -> None:
+        batch = queue.get_batch(linger=30.0)
+        taken.append(time.monotonic())
+        queue.task_done(len(batch or []))
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    queue.put_nowait(record("one"))
+    started = time.monotonic()
+    assert queue.wait_for(queue.mark(), timeout=10)
+    thread.join(10)
+    assert taken
+    assert taken[0] - started < 10  # not the 30 s linger

@@ -74,6 +74,8 @@ class RecordQueue:
         self._unreported = 0
         self._closed = False
         self._listening = False
+        self._idle = False  # the listener waits for a first record: wake it on the next one
+        self._urgent = False  # someone waits for the records queued so far: do not linger
 
     @property
     def dropped(self) -> int:
@@ -101,7 +103,9 @@ class RecordQueue:
                 self._unreported = 0
             self._records.append(record)
             self._accepted += 1
-            self._arrived.notify()
+            if self._idle:  # wake the listener once per burst, not once per record
+                self._idle = False
+                self._arrived.notify()
 
     def get(self) -> logging.LogRecord | None:
         """Wait for the next record; ``None`` once the queue is closed and empty.
@@ -112,13 +116,41 @@ class RecordQueue:
             while not self._records:
                 if self._closed:
                     return None
+                self._idle = True
                 self._arrived.wait()
             return self._records.popleft()
 
-    def task_done(self) -> None:
-        """Record that the record last returned by :meth:`get` has been handled."""
+    def get_batch(self, linger: float) -> list[logging.LogRecord] | None:
+        """Wait for records and take every one queued; ``None`` once closed and empty.
+
+        After the first record arrives, waits up to ``linger`` seconds for more, so that a busy
+        server wakes the listener once per burst instead of once per record (each wake-up is a
+        thread switch that the request threads pay for). :meth:`wait_for` and :meth:`close`
+        cut the wait short. Call :meth:`task_done` with the batch's length when handled.
+
+        :param linger: the most seconds to let a burst gather.
+        """
         with self._lock:
-            self._handled += 1
+            while not self._records:
+                if self._closed:
+                    return None
+                self._idle = True
+                self._arrived.wait()
+            if linger > 0 and not (self._closed or self._urgent):
+                self._arrived.wait(linger)
+            self._urgent = False
+            self._idle = False
+            batch = list(self._records)
+            self._records.clear()
+            return batch
+
+    def task_done(self, count: int = 1) -> None:
+        """Record that ``count`` records taken from the queue have been handled.
+
+        :param count: how many: 1 after :meth:`get`, the batch's length after :meth:`get_batch`.
+        """
+        with self._lock:
+            self._handled += count
             self._progressed.notify_all()
 
     def close(self) -> None:
@@ -151,6 +183,9 @@ class RecordQueue:
         :return: whether those records have all been handled.
         """
         with self._lock:
+            if self._handled < mark:
+                self._urgent = True  # a lingering listener takes its batch now
+                self._arrived.notify()
             self._progressed.wait_for(lambda: self._handled >= mark or not self._listening, timeout)
             return self._handled >= mark
 
