@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.test import Client
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from cylinder_logging import LogService, request_scope, sanitize_request_id
 from cylinder_router import Router
@@ -115,16 +115,14 @@ class Application:
                 self.logger.error("the response could not be sent", exc_info=exc)
                 response = InternalServerError().get_response()
                 body = response(environ, start_response)
-            self.logger.info(
-                "%s %s %s %.2fms",
-                request.method,
-                request.path,
-                response.status_code,
-                (time.perf_counter() - started) * 1000,
-            )
-            context = contextvars.copy_context()
-        if not response.is_sequence and not response.direct_passthrough:
-            body = _InContext(body, context, self)  # a generator: user code runs as it is sent
+            logger = self.logger
+            if logger.isEnabledFor(logging.INFO):
+                elapsed = (time.perf_counter() - started) * 1000
+                method = environ.get("REQUEST_METHOD", "")
+                logger.handle(_access_record(logger, method, request.path, response, elapsed))
+            if not response.is_sequence and not response.direct_passthrough:
+                # a generator: user code runs as the server sends it, in the request's context
+                body = _InContext(body, contextvars.copy_context(), self)
         if self.wait_for_logs:
             self._logs.drain(DRAIN_TIMEOUT)
         return body
@@ -140,6 +138,29 @@ class Application:
     def close(self) -> None:
         """Flush the log queue and stop its thread. The application stops logging after."""
         self._stop_logs()
+
+
+def _access_record(
+    logger: logging.Logger, method: str, path: str, response: Response, elapsed: float
+) -> logging.LogRecord:
+    """The one INFO record per request: method, path, status, milliseconds.
+
+    Made directly rather than through ``logger.info`` to skip the stack walk that finds the
+    caller: it is always this function.
+    """
+    return logger.makeRecord(
+        logger.name,
+        logging.INFO,
+        __file__,
+        _ACCESS_LINE,
+        "%s %s %s %.2fms",
+        (method, path, response.status_code, elapsed),
+        None,
+        "access",
+    )
+
+
+_ACCESS_LINE = _access_record.__code__.co_firstlineno
 
 
 class _InContext:

@@ -8,6 +8,7 @@ One ``response`` object travels the whole way. Errors are turned into responses 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -26,6 +27,9 @@ from .loader import ModuleLoader
 from .static import serve_file
 
 __all__ = ["BODY_HEADERS", "Exchange", "Pipeline"]
+
+#: Checked sites a pipeline keeps, by what ``app_map`` returned.
+MAX_SITES = 256
 
 #: Headers that describe a body. When an error or redirect replaces the body they go with it;
 #: every other header set before (cookies, CORS, security headers) stays.
@@ -75,7 +79,7 @@ class Pipeline:
     :param log: the application's logger.
     """
 
-    __slots__ = ("_abort", "_app_map", "_app_map_plan", "_loader", "_log", "_router")
+    __slots__ = ("_abort", "_app_map", "_app_map_plan", "_loader", "_log", "_router", "_sites")
 
     def __init__(
         self,
@@ -92,6 +96,7 @@ class Pipeline:
         self._loader = loader
         self._abort = abort
         self._log = log
+        self._sites: dict[tuple[str, str], Site] = {}
 
     def handle(self, request: Request) -> Response:
         """Answer one request. Never raises: every failure becomes a response."""
@@ -137,9 +142,23 @@ class Pipeline:
                 "`app_map` must return (site_dir, site_name) or (site_dir, site_name, extras), "
                 f"not {result!r}"
             )
-        site = Site.from_app_map(result[0], result[1])
+        site = self._site(result[0], result[1])
         if len(result) == 3:
             ex.available.update(_checked_extras(result[2]))
+        return site
+
+    def _site(self, site_dir: object, site_name: object) -> Site:
+        """The checked site for what ``app_map`` returned, kept for absolute string folders
+        (a relative one depends on the working directory at the time of the request)."""
+        if type(site_dir) is not str or type(site_name) is not str or not os.path.isabs(site_dir):
+            return Site.from_app_map(site_dir, site_name)
+        key = (site_dir, site_name)
+        site = self._sites.get(key)
+        if site is None:
+            site = Site.from_app_map(site_dir, site_name)
+            if len(self._sites) >= MAX_SITES:
+                self._sites.clear()
+            self._sites[key] = site
         return site
 
     def _run_main_steps(self, ex: Exchange, resolution: Resolution) -> None:
