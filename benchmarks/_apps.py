@@ -1,0 +1,100 @@
+"""The peers on the benchmark site: Flask and Cylinder, built as their users would build them.
+
+The bare Werkzeug floor lives in ``_bench.py`` (the original Cylinder's driver uses it too).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from typing import TYPE_CHECKING
+
+from _bench import (
+    DEEP_BODY,
+    EARLY_HEADER,
+    LATE_HEADER,
+    ROOT_BODY,
+    ROUTES,
+    SITE_NAME,
+    DiscardHandler,
+    SiteLayout,
+    werkzeug_app,
+)
+from flask import Flask, Response, g
+
+import cylinder
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
+
+#: The Cylinder configurations measured: label -> log level. DEBUG is ``get_app``'s default:
+#: every request puts one access record through the log queue. WARNING filters it out.
+CYLINDER_LEVELS: dict[str, int] = {
+    "cylinder-debug": logging.DEBUG,
+    "cylinder-warning": logging.WARNING,
+}
+
+
+def source_line() -> str:
+    """Which Cylinder is measured: the repository's commit, and whether ``packages/`` differs
+    from it (figures from a modified tree belong to no commit)."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = git("status", "--porcelain", "--", "packages")
+    state = "with uncommitted changes in packages/" if changed else "packages/ as committed"
+    return f"cylinder {cylinder.__version__} at commit {commit}, {state}"
+
+
+def flask_app(layout: SiteLayout) -> Flask:
+    """Flask doing the same work: a ``before_request`` and an ``after_request`` hook, the root
+    and deep routes, and Flask's own static route for the static file."""
+    app = Flask("cylinder_benchmark", static_folder=layout.static_folder, static_url_path="/static")
+
+    @app.before_request
+    def early_hook() -> None:
+        g.early = "1"
+
+    @app.after_request
+    def late_hook(response: Response) -> Response:
+        response.headers[EARLY_HEADER] = g.early
+        response.headers[LATE_HEADER] = "1"
+        return response
+
+    @app.get(ROUTES["root"])
+    def root() -> bytes:
+        return ROOT_BODY
+
+    @app.get(ROUTES["deep"])
+    def deep() -> bytes:
+        return DEEP_BODY
+
+    return app
+
+
+def cylinder_app(layout: SiteLayout, log_level: int) -> cylinder.Application:
+    """Cylinder on the benchmark site, as the README builds it, with ``log_level`` and a log
+    handler that discards records (the queue, the listener thread and the handler call are all
+    paid; only the I/O is not)."""
+    site_dir = layout.site_dir
+
+    def app_map(request: object) -> tuple[str, str, dict[str, object]]:
+        return site_dir, SITE_NAME, {}
+
+    return cylinder.get_app(app_map, log_level=log_level, log_handler=DiscardHandler())
+
+
+def build_peers(layout: SiteLayout) -> dict[str, WSGIApplication]:
+    """Every in-process peer: label -> WSGI application."""
+    apps: dict[str, WSGIApplication] = {
+        "werkzeug": werkzeug_app(layout),
+        "flask": flask_app(layout),
+    }
+    for label, level in CYLINDER_LEVELS.items():
+        apps[label] = cylinder_app(layout, level)
+    return apps
