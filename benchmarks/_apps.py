@@ -37,18 +37,21 @@ CYLINDER_LEVELS: dict[str, int] = {
 
 
 def source_line() -> str:
-    """Which Cylinder is measured: the repository's commit, and whether ``packages/`` differs
-    from it (figures from a modified tree belong to no commit)."""
-    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    """Which Cylinder is measured: the checkout it is imported from, its commit, and whether
+    its ``packages/`` differ from that commit (such figures belong to no commit)."""
+    where = os.path.dirname(os.path.abspath(cylinder.__file__))
 
     def git(*args: str) -> str:
-        done = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True)
+        done = subprocess.run(["git", "-C", where, *args], capture_output=True, text=True)
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = git("status", "--porcelain", "--", "packages")
+    top = git("rev-parse", "--show-toplevel")
+    if not top:
+        return f"cylinder {cylinder.__version__} from {where} (not a git checkout)"
+    commit = git("rev-parse", "--short", "HEAD")
+    changed = git("-C", top, "status", "--porcelain", "--", "packages")
     state = "with uncommitted changes in packages/" if changed else "packages/ as committed"
-    return f"cylinder {cylinder.__version__} at commit {commit}, {state}"
+    return f"cylinder {cylinder.__version__} from {top} at commit {commit}, {state}"
 
 
 def flask_app(layout: SiteLayout) -> Flask:
