@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from typing import TYPE_CHECKING
 
+from werkzeug.http import parse_date, parse_range_header
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import FileWrapper, wrap_file
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 __all__ = ["content_headers", "serve_file"]
 
@@ -76,7 +81,9 @@ def serve_file(request: Request, response: Response, path: str) -> None:
         # Older Werkzeug 3.1 releases set it only when answering a Range request, too late to
         # tell the client that it may ask for one.
         response.accept_ranges = "bytes"
-        response.make_conditional(request, accept_ranges=True, complete_length=st.st_size)
+        response.make_conditional(
+            _judgeable(request.environ), accept_ranges=True, complete_length=st.st_size
+        )
     except BaseException:
         file.close()
         raise
@@ -84,6 +91,33 @@ def serve_file(request: Request, response: Response, path: str) -> None:
         file.close()  # no body will be sent: do not hold the file until the response is closed
         response.response = []
         response.direct_passthrough = False
+
+
+def _judgeable(environ: WSGIEnvironment) -> WSGIEnvironment:
+    """``environ`` without the conditional headers that HTTP says to ignore and Werkzeug would
+    answer with a 500 or a 416 instead.
+
+    - A date no calendar holds (``If-Modified-Since`` or ``If-Range`` in the year
+      99999999999999999999) overflows Werkzeug's date parser: it is not a valid HTTP-date, so
+      it is ignored (RFC 9110, 13.1.3); an ``If-Range`` that cannot be evaluated does not hold,
+      so its ``Range`` goes too and the whole file is sent (13.1.5).
+    - A ``Range`` in units other than bytes must be ignored, and one with several ranges may be
+      (14.2); Werkzeug answers both 416. The whole file is sent instead.
+    """
+    dropped: set[str] = set()
+    for key in ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE"):
+        try:
+            parse_date(environ.get(key))
+        except OverflowError:
+            dropped.add(key)
+    if "HTTP_IF_RANGE" in dropped:
+        dropped.add("HTTP_RANGE")
+    ranges = parse_range_header(environ.get("HTTP_RANGE"))
+    if ranges is not None and (ranges.units != "bytes" or len(ranges.ranges) != 1):
+        dropped.add("HTTP_RANGE")
+    if not dropped:
+        return environ
+    return {key: value for key, value in environ.items() if key not in dropped}
 
 
 class _ClosingFileWrapper(FileWrapper):
