@@ -13,8 +13,10 @@ import hashlib
 import http.client
 import random
 import select
+import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.skipif(
 SIZE = 50 * 1024 * 1024  # 52428800
 BLOCK = 1024 * 1024
 TIMEOUT = 10.0
+SECRET = f"SECRET-{uuid.uuid4().hex}"
 #: How much the server may grow while serving the file several times: far below its size.
 MAX_GROWTH = 20 * 1024 * 1024
 
@@ -119,6 +122,15 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> BigFile:
             block = blocks.randbytes(BLOCK)
             digest.update(block)
             file.write(block)
+    secrets = {
+        site_dir.parent / "secret.txt": SECRET,
+        site_dir / "secret.txt": SECRET,
+        site_dir / "webapp1" / ".env": SECRET,
+        site_dir / "webapp1" / "files" / "tool.py": f"KEY = {SECRET!r}\n",
+        site_dir / "webapp1" / "files" / "hello.txt": "hello",
+    }
+    for secret, text in secrets.items():
+        secret.write_text(text)
     return BigFile(path, digest.hexdigest())
 
 
@@ -256,6 +268,52 @@ def test_unsatisfiable_range_is_416(server: Server) -> None:
 
     assert answer.status == 416
     assert answer.headers["Content-Range"] == f"bytes */{SIZE}"
+
+
+def send_raw(server: Server, target: bytes) -> tuple[int, bytes]:
+    """Send a request line exactly as given (http.client refuses NULs and backslashes)."""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as conn:
+        conn.sendall(
+            b"GET " + target + b" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        received = bytearray()
+        while chunk := conn.recv(1 << 16):
+            received += chunk
+            assert len(received) < BLOCK, "a hostile path must not be answered with a file"
+    status_line = bytes(received).split(b"\r\n", 1)[0]
+    return int(status_line.split()[1]), bytes(received)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        b"/../secret.txt",
+        b"/%2e%2e/secret.txt",
+        b"/%2e%2e%2f%2e%2e%2fsecret.txt",
+        b"/files/..%2f..%2f..%2fsecret.txt",
+        b"/%252e%252e/secret.txt",
+        b"/files/..%5c..%5csecret.txt",
+        b"/files\\..\\..\\secret.txt",
+        b"/.env",
+        b"/%2eenv",
+        b"/files/tool.py",
+        b"/files/tool.PY",
+        b"/files/tool.py%00.txt",
+        b"/files/hello.txt%00",
+        b"/files/hello.txt/",
+        b"/%ff%fe/../secret.txt",
+        b"/%c0%ae%c0%ae/secret.txt",
+        b"http://localhost/../secret.txt",
+        b"/" + b"a" * 10_000,
+    ],
+)
+def test_hostile_request_lines_through_waitress(server: Server, target: bytes) -> None:
+    """What waitress decodes and passes on still finds nothing it should not."""
+    status, response = send_raw(server, target)
+
+    assert SECRET.encode() not in response
+    assert 400 <= status < 500
+    assert send_raw(server, b"/files/hello.txt")[0] == 200
 
 
 def test_memory_does_not_grow_with_the_file(server: Server, big_file: BigFile) -> None:
