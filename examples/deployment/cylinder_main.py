@@ -5,8 +5,9 @@
   of the application add. It is 0 unless set, which trusts none: set it to the number of
   proxies really there (1 behind one load balancer), never more, or clients can forge their
   address.
-- Log records are one line each, at INFO and above, and carry the request id the load balancer
-  sends in ``REQUEST_ID_HEADER`` (``X-Request-ID`` unless set); the late hook sends it back.
+- Log records are one line each, at INFO and above, with the process id (one per worker) and
+  the request id the load balancer sends in ``REQUEST_ID_HEADER`` (``X-Request-ID`` unless
+  set); the late hook sends it back.
 - ``/healthz`` is the health check.
 
 Serve it with waitress (``HOST`` and ``PORT`` choose the address, 127.0.0.1:8000 by default)::
@@ -23,7 +24,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
+from types import FrameType
 
 import waitress
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -35,7 +38,10 @@ SITE_DIR = Path(__file__).resolve().parent / "my_webapps"
 
 PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 REQUEST_ID_HEADER = os.environ.get("REQUEST_ID_HEADER", "X-Request-ID")
-LOG_FORMAT = "%(timestamp)s %(levelname)s [%(request_id)s] %(filename)s:%(lineno)d %(message)s"
+#: One line per record: time, worker process, level, request id, where, what.
+LOG_FORMAT = (
+    "%(timestamp)s %(process)d %(levelname)s [%(request_id)s] %(filename)s:%(lineno)d %(message)s"
+)
 
 
 def app_map(request: Request) -> tuple[Path, str]:
@@ -58,9 +64,16 @@ def create_app(log_handler: logging.Handler | None = None) -> ProxyFix:
     return ProxyFix(app, x_for=PROXY_HOPS, x_proto=PROXY_HOPS, x_host=PROXY_HOPS)
 
 
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "8000"))
+    # Service managers and containers stop programs with SIGTERM. Made a normal exit, it lets
+    # waitress return and the log records still queued be written before Python ends.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     print(f"Serving deployment on http://{host}:{port}", flush=True)
     # waitress drops X-Forwarded-* headers unless told otherwise; ProxyFix decides which to trust.
     waitress.serve(

@@ -224,9 +224,32 @@ def test_hooks_late_hook_has_the_last_word(load: Loader, start: Starter) -> None
             assert response.status_code == status, path
             assert response.headers["Content-Security-Policy"] == CSP, path  # "/" set its own
             assert response.headers["X-Content-Type-Options"] == "nosniff", path
+    assert re.fullmatch(r"app;dur=[0-9]+\.[0-9]", client.get("/").headers["Server-Timing"])
+    api = client.get("/api/time")  # the nearer api.eh.default.py ran instead of the root's
+    assert "Server-Timing" not in api.headers
+    assert api.headers["Content-Security-Policy"] == CSP  # the one late hook still ran
     with client.get("/style.css") as css:
         assert css.content_type == "text/css; charset=utf-8"
         assert b"font-family" in css.data
+
+
+def test_hooks_static_file_is_served_with_validators(load: Loader, start: Starter) -> None:
+    client = start(load("hooks").app_map)
+    with client.get("/style.css") as full:
+        body = full.data
+        etag = full.headers["ETag"]
+        assert full.headers["Last-Modified"]
+        assert full.headers["Accept-Ranges"] == "bytes"
+    with client.get("/style.css", headers={"If-None-Match": etag}) as unchanged:
+        assert unchanged.status_code == 304
+        assert unchanged.data == b""
+        assert unchanged.headers["Content-Security-Policy"] == CSP  # hooks run for 304s too
+    with client.get("/style.css", headers={"Range": "bytes=0-3"}) as part:
+        assert part.status_code == 206
+        assert part.data == body[:4]
+        assert part.headers["Content-Range"] == f"bytes 0-3/{len(body)}"
+    with client.post("/style.css") as posted:  # static files answer GET and HEAD only
+        assert posted.status_code == 405
 
 
 def test_hooks_cors_for_allowed_origins_only(load: Loader, start: Starter) -> None:
@@ -239,6 +262,9 @@ def test_hooks_cors_for_allowed_origins_only(load: Loader, start: Starter) -> No
     assert foreign.status_code == 200
     assert "Access-Control-Allow-Origin" not in foreign.headers
     assert foreign.headers["Vary"] == "Origin"
+    missing = client.get("/api/nowhere", headers={"Origin": "http://localhost:3000"})
+    assert missing.status_code == 404
+    assert missing.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"  # kept
     page = client.get("/", headers={"Origin": "http://localhost:3000"})
     assert "Access-Control-Allow-Origin" not in page.headers  # the hook covers /api only
 
@@ -579,6 +605,18 @@ def test_streaming_countdown(load: Loader, start: Starter, records: Any) -> None
     assert done.request_id == "count-1"  # logged while the body was being sent
 
 
+def test_streaming_tick_can_come_from_app_map(load: Loader, start: Starter) -> None:
+    app_map = load("streaming").app_map
+    client = start(lambda request: (*app_map(request), {"tick_seconds": 0}))
+    started = time.perf_counter()
+    response = client.get("/countdown?from=100", buffered=False)
+    try:
+        assert len(b"".join(response.iter_encoded()).splitlines()) == 102
+    finally:
+        response.close()
+    assert time.perf_counter() - started < 5  # 101 ticks of 0.1 s would take 10
+
+
 def test_streaming_countdown_is_bounded(load: Loader, start: Starter) -> None:
     client = start(load("streaming").app_map)
     response = client.get("/countdown?from=-5", buffered=False)
@@ -738,7 +776,7 @@ def test_deployment_request_ids_and_log_lines(
     assert response.headers["X-Request-ID"] == "lb-1234"
     lines = output.getvalue().splitlines()
     assert len(lines) == 2  # the handler's record and the access record, one line each
-    assert all(" INFO [lb-1234] " in line for line in lines)
+    assert all(f" {os.getpid()} INFO [lb-1234] " in line for line in lines)
     assert "webapp1.ex.get.py" in lines[0]
     assert lines[0].endswith("home page for 203.0.113.7")
     assert re.search(r"GET / 200 [0-9.]+ms$", lines[1])
