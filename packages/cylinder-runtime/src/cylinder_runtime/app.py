@@ -9,7 +9,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.test import Client
 from werkzeug.wrappers import Request, Response
 
@@ -107,7 +107,11 @@ class Application:
         started = time.perf_counter()
         request_id = sanitize_request_id(environ.get(self._request_id_key))
         with request_scope(request_id):
-            request = Request(environ)
+            try:
+                request = Request(environ)
+            except UnicodeError as exc:  # a PATH_INFO that is not latin-1: not PEP 3333
+                self.logger.warning("unusable request environ: %s", exc)
+                return BadRequest().get_response()(environ, start_response)
             try:
                 response = self._pipeline.handle(request)
                 body = response(environ, start_response)
