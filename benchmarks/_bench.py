@@ -337,6 +337,13 @@ def edit_and_check(app: WSGIApplication, root_handler: str, token: str) -> list[
     return problems
 
 
+def quiet_waitress() -> None:
+    """Silence waitress's "Task queue depth is N" warning, logged for every request that waits
+    for a worker thread (most of them, once connections outnumber threads): that logging would
+    be measured along with the app. Errors are still logged."""
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
 def port_of(server: object) -> int:
     """The port a waitress server made with ``port=0`` on one host listens on (waitress keeps
     it as ``getnameinfo`` gives it: a string)."""

@@ -14,7 +14,7 @@ import os
 import sys
 
 from _apps import CYLINDER_LEVELS, cylinder_app, flask_app
-from _bench import build_site, port_of, werkzeug_app
+from _bench import build_site, port_of, quiet_waitress, werkzeug_app
 from waitress.server import create_server
 
 APPS = ("werkzeug", "flask", *CYLINDER_LEVELS)
@@ -35,6 +35,7 @@ def main() -> None:
         app = flask_app(layout)
     else:
         app = cylinder_app(layout, CYLINDER_LEVELS[args.app])
+    quiet_waitress()
     server = create_server(app, host="127.0.0.1", port=0, threads=args.threads)
     print(json.dumps({"port": port_of(server)}), flush=True)
     server.run()

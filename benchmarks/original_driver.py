@@ -50,6 +50,7 @@ from _bench import (
     make_environ,
     measure_in_turns,
     port_of,
+    quiet_waitress,
     werkzeug_app,
 )
 
@@ -125,6 +126,7 @@ def serve(site_dir: str, level: str) -> None:
     from waitress.server import create_server
 
     layout = build_site(site_dir)
+    quiet_waitress()
     server = create_server(original_app(layout, LEVELS[level]), host="127.0.0.1", port=0)
     print(json.dumps({"port": port_of(server)}), flush=True)
     server.run()

@@ -6,6 +6,8 @@ waitress (4 threads) in a subprocess of its own, on a free port of 127.0.0.1, fr
 of the benchmark site. Every server answers each route correctly before any load is sent. Then,
 at each concurrency level and route, ``wrk`` runs against every server in turn for a few seconds
 (``-t 2``, or 1 for a single connection). All servers are stopped when done or on any error.
+A server's output goes to a file (a pipe nobody reads would fill and stall it), and waitress's
+per-request "Task queue depth" warning is silenced for every peer alike.
 
 The load generator runs on the same 2 cores as the server, so these figures are lower than the
 in-process ones and the ratios between peers are the point.
@@ -27,7 +29,6 @@ import http.client
 import json
 import os
 import re
-import select
 import shlex
 import shutil
 import subprocess
@@ -35,7 +36,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
-from typing import IO
 
 from _apps import CYLINDER_LEVELS, source_line
 from _bench import ROUTES, Reply, check_reply, machine_line
@@ -57,29 +57,39 @@ RATIOS = (
 @dataclass
 class Server:
     label: str
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
+    log: str
     port: int = 0
 
 
-def start_server(label: str, command: list[str], env: dict[str, str] | None = None) -> Server:
-    """Start a server and wait for the line that names its port."""
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    server = Server(label, process)
-    assert process.stdout is not None
-    line = _read_line(process.stdout, START_TIMEOUT)
-    if not line:
-        stop_server(server)
-        error = process.stderr.read() if process.stderr is not None else ""
-        raise RuntimeError(f"{label} did not start: {shlex.join(command)}\n{error}")
-    server.port = int(json.loads(line)["port"])
-    return server
+def start_server(
+    label: str, command: list[str], log_dir: str, env: dict[str, str] | None = None
+) -> Server:
+    """Start a server and wait for the line that names its port.
+
+    Its output goes to files in ``log_dir``, never to a pipe: a pipe nobody reads fills up, and
+    a server writing to it would stop answering.
+    """
+    out = os.path.join(log_dir, f"{label}.out")
+    log = os.path.join(log_dir, f"{label}.log")
+    with open(out, "wb") as stdout, open(log, "wb") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env)
+    server = Server(label, process, log)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline and process.poll() is None:
+        with open(out, encoding="utf-8") as file:
+            line = file.readline()
+        if line.endswith("\n"):
+            server.port = int(json.loads(line)["port"])
+            return server
+        time.sleep(0.05)
+    stop_server(server)
+    raise RuntimeError(f"{label} did not start: {shlex.join(command)}\n{log_tail(server)}")
 
 
-def _read_line(stream: IO[str], timeout: float) -> str:
-    ready, _, _ = select.select([stream], [], [], timeout)
-    return stream.readline() if ready else ""
+def log_tail(server: Server, lines: int = 20) -> str:
+    with open(server.log, encoding="utf-8", errors="replace") as file:
+        return "".join(file.readlines()[-lines:])
 
 
 def stop_server(server: Server) -> None:
@@ -197,13 +207,14 @@ def main() -> None:
                     "--site-dir",
                     site_dir,
                 ]
-                servers.append(start_server(peer, command))
+                servers.append(start_server(peer, command, temp))
             if args.with_original:
                 site_dir = os.path.join(temp, "original")
                 os.mkdir(site_dir)
                 found = original_command(site_dir)
                 if found is not None:
-                    servers.append(start_server("original-warning", *found))
+                    command, env = found
+                    servers.append(start_server("original-warning", command, temp, env))
             for server in servers:
                 check_server(server, routes)
             for connections in levels:
@@ -211,6 +222,9 @@ def main() -> None:
                     for server in servers:
                         load = run_wrk(server.port, ROUTES[route], connections, args.duration)
                         rates.setdefault(server.label, {})[route, connections] = load.rate
+                        if not load.rate:
+                            notes.append(f"{server.label} answered nothing; its log ends:")
+                            notes.append(log_tail(server))
                         if load.errors:
                             notes.append(f"{server.label} {route} c={connections}: {load.errors}")
         finally:
@@ -225,7 +239,10 @@ def main() -> None:
     print(f"\n{'ratio':<36}" + "".join(f"{r + ' c' + str(c):>13}" for r, c in columns))
     for top, bottom in RATIOS:
         if top in rates and bottom in rates:
-            cells = "".join(f"{rates[top][c] / rates[bottom][c]:>13.2f}" for c in columns)
+            cells = "".join(
+                f"{rates[top][c] / rates[bottom][c]:>13.2f}" if rates[bottom][c] else f"{'-':>13}"
+                for c in columns
+            )
             print(f"{top + ' / ' + bottom:<36}{cells}")
     for note in notes:
         print(f"note: {note}")
