@@ -122,12 +122,13 @@ def measure(runs: int, seconds: float, routes: list[str], levels: list[str]) -> 
     return results
 
 
-def serve(site_dir: str, level: str) -> None:
+def serve(site_dir: str, level: str, threads: int) -> None:
     from waitress.server import create_server
 
     layout = build_site(site_dir)
     quiet_waitress()
-    server = create_server(original_app(layout, LEVELS[level]), host="127.0.0.1", port=0)
+    app = original_app(layout, LEVELS[level])
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     print(json.dumps({"port": port_of(server)}), flush=True)
     server.run()
 
@@ -143,12 +144,13 @@ def main() -> None:
     serving = commands.add_parser("serve", help="serve the site with waitress on a free port")
     serving.add_argument("--site-dir", required=True, help="an empty folder to write the site to")
     serving.add_argument("--level", choices=sorted(LEVELS), default="warning")
+    serving.add_argument("--threads", type=int, default=4, help="waitress worker threads")
     args = parser.parse_args()
     check_original()
     if args.command == "serve":
         if os.listdir(args.site_dir):
             sys.exit(f"--site-dir {args.site_dir} is not empty")
-        serve(args.site_dir, args.level)
+        serve(args.site_dir, args.level, args.threads)
         return
     routes = [route for route in args.routes.split(",") if route]
     levels = [level for level in args.levels.split(",") if level]

@@ -2,12 +2,12 @@
 
 Each peer (the bare Werkzeug app, Flask, Cylinder at DEBUG and at WARNING, and with
 ``--with-original`` the original Cylinder 0.2.2 from its own virtual environment) is served by
-waitress (4 threads) in a subprocess of its own, on a free port of 127.0.0.1, from its own copy
-of the benchmark site. Every server answers each route correctly before any load is sent. Then,
-at each concurrency level and route, ``wrk`` runs against every server in turn for a few seconds
-(``-t 2``, or 1 for a single connection). All servers are stopped when done or on any error.
-A server's output goes to a file (a pipe nobody reads would fill and stall it), and waitress's
-per-request "Task queue depth" warning is silenced for every peer alike.
+waitress (4 threads, or ``--threads``) in a subprocess of its own, on a free port of 127.0.0.1,
+from its own copy of the benchmark site. Every server answers each route correctly before any
+load is sent. Then, at each concurrency level and route, ``wrk`` runs against every server in
+turn for a few seconds (``-t 2``, or 1 for a single connection). All servers are stopped when
+done or on any error. A server's output goes to a file (a pipe nobody reads would fill and stall
+it), and waitress's per-request "Task queue depth" warning is silenced for every peer alike.
 
 The load generator runs on the same 2 cores as the server, so these figures are lower than the
 in-process ones and the ratios between peers are the point.
@@ -153,7 +153,7 @@ def run_wrk(port: int, path: str, connections: int, duration: int) -> Load:
     return Load(float(found.group(1)), "; ".join(errors))
 
 
-def original_command(site_dir: str) -> tuple[list[str], dict[str, str]] | None:
+def original_command(site_dir: str, threads: int) -> tuple[list[str], dict[str, str]] | None:
     from original import _clean_env, driver_command, ensure_venv
 
     try:
@@ -161,7 +161,9 @@ def original_command(site_dir: str) -> tuple[list[str], dict[str, str]] | None:
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"the original Cylinder is left out: {exc}", file=sys.stderr)
         return None
-    command = driver_command(python, "serve", "--site-dir", site_dir, "--level", "warning")
+    command = driver_command(
+        python, "serve", "--site-dir", site_dir, "--level", "warning", "--threads", str(threads)
+    )
     return command, _clean_env()
 
 
@@ -170,6 +172,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=3, help="seconds of load per wrk run")
     parser.add_argument("--connections", default="1,8,32", help="concurrency levels")
     parser.add_argument("--routes", default=",".join(ROUTES), help="comma-separated routes")
+    parser.add_argument("--threads", type=int, default=4, help="waitress worker threads")
     parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers")
     parser.add_argument(
         "--with-original", action="store_true", help="also serve the original Cylinder 0.2.2"
@@ -189,7 +192,7 @@ def main() -> None:
     print(machine_line())
     print(source_line())
     version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
-    print(f"{version.strip()}; waitress with 4 threads; {args.duration}s per run\n")
+    print(f"{version.strip()}; waitress with {args.threads} threads; {args.duration}s per run\n")
 
     servers: list[Server] = []
     rates: dict[str, dict[tuple[str, int], float]] = {}
@@ -206,12 +209,14 @@ def main() -> None:
                     peer,
                     "--site-dir",
                     site_dir,
+                    "--threads",
+                    str(args.threads),
                 ]
                 servers.append(start_server(peer, command, temp))
             if args.with_original:
                 site_dir = os.path.join(temp, "original")
                 os.mkdir(site_dir)
-                found = original_command(site_dir)
+                found = original_command(site_dir, args.threads)
                 if found is not None:
                     command, env = found
                     servers.append(start_server("original-warning", command, temp, env))
