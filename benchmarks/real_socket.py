@@ -19,7 +19,7 @@ Needs ``wrk`` (Debian: ``apt-get update && apt-get install -y wrk``); without it
 exits. Run from the repository root::
 
     hatch run bench:socket
-    hatch run bench:socket --with-original --duration 3 --connections 1,8,32
+    hatch run bench:socket --with-original --duration 2 --repeat 3 --connections 1,8,32
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import os
 import re
 import shlex
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -169,7 +170,10 @@ def original_command(site_dir: str, threads: int) -> tuple[list[str], dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("--duration", type=int, default=3, help="seconds of load per wrk run")
+    parser.add_argument("--duration", type=int, default=2, help="seconds of load per wrk run")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="wrk runs per cell, in turns; the median is shown"
+    )
     parser.add_argument("--connections", default="1,8,32", help="concurrency levels")
     parser.add_argument("--routes", default=",".join(ROUTES), help="comma-separated routes")
     parser.add_argument("--threads", type=int, default=4, help="waitress worker threads")
@@ -192,10 +196,13 @@ def main() -> None:
     print(machine_line())
     print(source_line())
     version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
-    print(f"{version.strip()}; waitress with {args.threads} threads; {args.duration}s per run\n")
+    print(
+        f"{version.strip()}; waitress with {args.threads} threads; median of {args.repeat} "
+        f"runs of {args.duration}s per cell, taken in turns\n"
+    )
 
     servers: list[Server] = []
-    rates: dict[str, dict[tuple[str, int], float]] = {}
+    loads: dict[str, dict[tuple[str, int], list[float]]] = {}
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="cylinder-socket-") as temp:
         try:
@@ -222,21 +229,28 @@ def main() -> None:
                     servers.append(start_server("original-warning", command, temp, env))
             for server in servers:
                 check_server(server, routes)
-            for connections in levels:
-                for route in routes:
-                    for server in servers:
-                        load = run_wrk(server.port, ROUTES[route], connections, args.duration)
-                        rates.setdefault(server.label, {})[route, connections] = load.rate
-                        if not load.rate:
-                            notes.append(f"{server.label} answered nothing; its log ends:")
-                            notes.append(log_tail(server))
-                        if load.errors:
-                            notes.append(f"{server.label} {route} c={connections}: {load.errors}")
+            for _ in range(args.repeat):
+                for connections in levels:
+                    for route in routes:
+                        for server in servers:
+                            path = ROUTES[route]
+                            load = run_wrk(server.port, path, connections, args.duration)
+                            cell = loads.setdefault(server.label, {})
+                            cell.setdefault((route, connections), []).append(load.rate)
+                            where = f"{server.label} {route} c={connections}"
+                            if not load.rate:
+                                notes.append(f"{where} answered nothing; its log ends:")
+                                notes.append(log_tail(server))
+                            if load.errors:
+                                notes.append(f"{where}: {load.errors}")
         finally:
             for server in servers:
                 stop_server(server)
-            time.sleep(0.1)
 
+    rates = {
+        label: {cell: statistics.median(runs) for cell, runs in row.items()}
+        for label, row in loads.items()
+    }
     columns = [(route, connections) for connections in levels for route in routes]
     print(f"{'requests/second':<20}" + "".join(f"{r + ' c' + str(c):>13}" for r, c in columns))
     for label, row in rates.items():
@@ -249,6 +263,15 @@ def main() -> None:
                 for c in columns
             )
             print(f"{top + ' / ' + bottom:<36}{cells}")
+    spreads = [
+        ((max(runs) - min(runs)) / rates[label][cell], label, cell)
+        for label, row in loads.items()
+        for cell, runs in row.items()
+        if rates[label][cell]
+    ]
+    if spreads and args.repeat > 1:
+        worst, label, (route, connections) = max(spreads)
+        print(f"\nwidest spread between runs: {worst:.0%} ({label} {route} c{connections})")
     for note in notes:
         print(f"note: {note}")
 
