@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -368,3 +369,39 @@ def test_default_formatter_is_used_when_none_is_given(make_recorder: RecorderFac
     LogService("app", handler=recorder)
     assert recorder.formatter is not None
     assert recorder.formatter._fmt == default_formatter()._fmt
+
+
+def test_a_forked_child_gets_a_listener_of_its_own(tmp_path: Path) -> None:
+    """A service started before a fork (a gunicorn worker of a preloaded app) still writes
+    the child's records, and not the parent's queued ones a second time."""
+    import os
+    import time
+
+    out = tmp_path / "child.log"
+    handler = logging.FileHandler(out, delay=True)
+    with LogService("forked", handler=handler) as service:
+        service.logger.info("from the parent")
+        assert service.drain(10)
+        pid = os.fork()
+        if pid == 0:  # the child: log, drain, report through the exit status
+            ok = False
+            try:
+                service.logger.info("from the child")
+                ok = service.drain(10) and service.stop(10)
+            finally:
+                os._exit(0 if ok else 1)
+        deadline = time.monotonic() + 20
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+                raise AssertionError("the child's log service never drained")
+            time.sleep(0.01)
+        assert os.waitstatus_to_exitcode(status) == 0
+    handler.close()
+    lines = out.read_text().splitlines()
+    assert sum("from the child" in line for line in lines) == 1
+    assert sum("from the parent" in line for line in lines) == 1

@@ -159,6 +159,19 @@ class RecordQueue:
             self._closed = True
             self._arrived.notify_all()
 
+    def reset_after_fork(self) -> None:
+        """Start afresh in a child process: new locks (another thread may have held the old
+        ones at the fork), and none of the parent's queued records, which the parent's own
+        listener handles. Drop counts are kept."""
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._progressed = threading.Condition(self._lock)
+        self._records.clear()
+        self._handled = self._accepted
+        self._idle = False
+        self._urgent = False
+        self._listening = False
+
     def set_listening(self, listening: bool) -> None:
         """Tell the queue whether a listener is taking records, so waits do not outlive it.
 

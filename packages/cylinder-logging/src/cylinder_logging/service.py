@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import logging
+import os
 import sys
 import threading
+import weakref
 from types import TracebackType
 from typing import Self
 
@@ -134,6 +137,11 @@ class LogService:
             if self._thread is None:
                 self._spawn()
                 atexit.register(self._stop_at_exit)
+                # A fork copies no threads: a child (a gunicorn worker of a preloaded app)
+                # gets a listener of its own. The hook holds the service weakly.
+                os.register_at_fork(
+                    after_in_child=functools.partial(_after_fork, weakref.ref(self))
+                )
 
     def stop(self, timeout: float | None = None) -> bool:
         """Handle every queued record, then end the listener thread.
@@ -179,6 +187,14 @@ class LogService:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+    def _restart_in_child(self) -> None:
+        """Called in a new child process: fresh locks, and a listener if the parent ran one."""
+        self._state = threading.Lock()
+        self._queue.reset_after_fork()
+        if self._thread is not None and not self._stopped:
+            self._thread = None
+            self._spawn()
 
     def _spawn(self) -> None:
         """Start the listener thread (the caller holds ``_state``)."""
@@ -240,3 +256,10 @@ class _ServiceLogger(logging.Logger):
         child = type(self)(f"{self.name}.{suffix}")
         child.parent = self
         return child
+
+
+def _after_fork(service: weakref.ref[LogService]) -> None:
+    """The at-fork hook of one service: restarts it in the child if it still exists."""
+    alive = service()
+    if alive is not None:
+        alive._restart_in_child()
