@@ -76,6 +76,18 @@ class SiteLayout:
     static_folder: str
     static_file: str
 
+    @classmethod
+    def at(cls, site_dir: str) -> SiteLayout:
+        """The layout of a site :func:`build_site` wrote into ``site_dir``."""
+        site_dir = os.path.realpath(site_dir)
+        static_folder = os.path.join(site_dir, SITE_NAME, "static")
+        return cls(
+            site_dir,
+            os.path.join(site_dir, f"{SITE_NAME}.ex.get.py"),
+            static_folder,
+            os.path.join(static_folder, "style.css"),
+        )
+
 
 def build_site(site_dir: str) -> SiteLayout:
     """Write the benchmark site into ``site_dir`` (which must exist) and settle it.
@@ -86,12 +98,10 @@ def build_site(site_dir: str) -> SiteLayout:
     site_dir = os.path.realpath(site_dir)  # the original Cylinder wants no symlinks on the way
     folder = os.path.join(site_dir, SITE_NAME)
     deep_folder = os.path.join(folder, "a", "b", "c", "d", "e")
-    static_folder = os.path.join(folder, "static")
     os.makedirs(deep_folder)
-    os.makedirs(static_folder)
-    root_handler = os.path.join(site_dir, f"{SITE_NAME}.ex.get.py")
+    os.makedirs(os.path.join(folder, "static"))
     files = {
-        root_handler: HANDLER_SOURCE.format(body=ROOT_BODY),
+        os.path.join(site_dir, f"{SITE_NAME}.ex.get.py"): HANDLER_SOURCE.format(body=ROOT_BODY),
         os.path.join(site_dir, f"{SITE_NAME}.eh.get.py"): EARLY_HOOK_SOURCE,
         os.path.join(site_dir, f"{SITE_NAME}.lh.get.py"): LATE_HOOK_SOURCE,
         os.path.join(deep_folder, "deep.ex.get.py"): HANDLER_SOURCE.format(body=DEEP_BODY),
@@ -99,11 +109,11 @@ def build_site(site_dir: str) -> SiteLayout:
     for path, source in files.items():
         with open(path, "w", encoding="utf-8") as file:
             file.write(source)
-    static_file = os.path.join(static_folder, "style.css")
-    with open(static_file, "wb") as file:
+    layout = SiteLayout.at(site_dir)
+    with open(layout.static_file, "wb") as file:
         file.write(STATIC_BODY)
     settle(site_dir)
-    return SiteLayout(site_dir, root_handler, static_folder, static_file)
+    return layout
 
 
 def werkzeug_app(layout: SiteLayout) -> WSGIApplication:

@@ -21,22 +21,25 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import logging
 import os
 import random
 import shlex
+import subprocess
 import sys
 import tempfile
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from _apps import flask_app, source_line
 from _bench import (
     ROUTES,
     DiscardHandler,
     Meter,
+    SiteLayout,
     build_site,
     fetch,
     machine_line,
@@ -121,6 +124,51 @@ def memory_per_app(
     return results[0], results[1]
 
 
+#: The memory cases: name -> (what it is, which site, the path of its one request).
+MEMORY_CASES = {
+    "cylinder-bench": ("cylinder, benchmark site, /", "bench", ROUTES["root"]),
+    "cylinder-big": (
+        f"cylinder, {SIZES[-1]:,}-file site, depth {MAX_DEPTH}",
+        "big",
+        chain(MAX_DEPTH),
+    ),
+    "flask-bench": ("flask, benchmark site, /", "bench", ROUTES["root"]),
+}
+
+
+def memory_case(case: str, site_dir: str, apps: int, level: int) -> tuple[float, float]:
+    """Measure one memory case (in this process, which should be fresh)."""
+    _, _, path = MEMORY_CASES[case]
+    layout = SiteLayout.at(site_dir)
+
+    def build() -> WSGIApplication:
+        if case == "flask-bench":
+            return flask_app(layout)
+        return site_app(site_dir, SITE_NAME, level)
+
+    return memory_per_app(build, path, apps)
+
+
+def memory_in_subprocess(case: str, site_dir: str, apps: int, level: str) -> tuple[float, float]:
+    """Run :func:`memory_case` in a fresh interpreter, so that no case reuses memory another
+    freed (which makes resident-set growth meaningless)."""
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--memory-case",
+        case,
+        "--site-dir",
+        site_dir,
+        "--apps",
+        str(apps),
+        "--level",
+        level,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    rss, traced = json.loads(done.stdout)
+    return float(rss), float(traced)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per size and depth")
@@ -128,7 +176,13 @@ def main() -> None:
     parser.add_argument("--level", choices=sorted(LEVELS), default="warning", help="log level")
     parser.add_argument("--apps", type=int, default=50, help="apps built for the memory figure")
     parser.add_argument("--seed", type=int, default=2024, help="seed for the sites' shapes")
+    parser.add_argument("--memory-case", choices=sorted(MEMORY_CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--site-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_case:  # the child of memory_in_subprocess
+        result = memory_case(args.memory_case, args.site_dir, args.apps, LEVELS[args.level])
+        print(json.dumps(result))
+        return
 
     print(f"command: {shlex.join(['python', *sys.argv])}")
     print(machine_line())
@@ -165,22 +219,9 @@ def main() -> None:
         bench_dir = os.path.join(temp, "bench-site")
         os.mkdir(bench_dir)
         layout = build_site(bench_dir)
-        level = LEVELS[args.level]
-        cases: list[tuple[str, Callable[[], Any], str]] = [
-            (
-                f"cylinder, benchmark site, {ROUTES['root']}",
-                lambda: site_app(layout.site_dir, SITE_NAME, level),
-                ROUTES["root"],
-            ),
-            (
-                f"cylinder, {big:,}-file site, depth {MAX_DEPTH}",
-                lambda: site_app(sites[big], SITE_NAME, level),
-                chain(MAX_DEPTH),
-            ),
-            (f"flask, benchmark site, {ROUTES['root']}", lambda: flask_app(layout), ROUTES["root"]),
-        ]
-        for label, build, path in cases:
-            rss, traced = memory_per_app(build, path, args.apps)
+        for case, (label, site, _) in MEMORY_CASES.items():
+            case_site = layout.site_dir if site == "bench" else sites[big]
+            rss, traced = memory_in_subprocess(case, case_site, args.apps, args.level)
             print(f"{label:<44}{rss / 1024:>12.1f}{traced / 1024:>13.1f}")
 
 
