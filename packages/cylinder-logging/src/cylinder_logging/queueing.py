@@ -113,11 +113,8 @@ class RecordQueue:
         Call :meth:`task_done` when the record has been handled.
         """
         with self._lock:
-            while not self._records:
-                if self._closed:
-                    return None
-                self._idle = True
-                self._arrived.wait()
+            if not self._wait_for_records():
+                return None
             return self._records.popleft()
 
     def get_batch(self, linger: float) -> list[logging.LogRecord] | None:
@@ -131,11 +128,8 @@ class RecordQueue:
         :param linger: the most seconds to let a burst gather.
         """
         with self._lock:
-            while not self._records:
-                if self._closed:
-                    return None
-                self._idle = True
-                self._arrived.wait()
+            if not self._wait_for_records():
+                return None
             if linger > 0 and not (self._closed or self._urgent):
                 self._arrived.wait(linger)
             self._urgent = False
@@ -143,6 +137,15 @@ class RecordQueue:
             batch = list(self._records)
             self._records.clear()
             return batch
+
+    def _wait_for_records(self) -> bool:
+        """Wait (holding the lock) until a record is queued; False if closed and empty."""
+        while not self._records:
+            if self._closed:
+                return False
+            self._idle = True
+            self._arrived.wait()
+        return True
 
     def task_done(self, count: int = 1) -> None:
         """Record that ``count`` records taken from the queue have been handled.
