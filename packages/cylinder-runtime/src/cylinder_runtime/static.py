@@ -81,9 +81,10 @@ def serve_file(request: Request, response: Response, path: str) -> None:
         # Older Werkzeug 3.1 releases set it only when answering a Range request, too late to
         # tell the client that it may ask for one.
         response.accept_ranges = "bytes"
-        response.make_conditional(
-            _judgeable(request.environ), accept_ranges=True, complete_length=st.st_size
-        )
+        if any(key in request.environ for key in _CONDITIONAL_KEYS):
+            response.make_conditional(
+                _judgeable(request.environ), accept_ranges=True, complete_length=st.st_size
+            )
         if response.status_code == 206 and "wsgi.file_wrapper" in request.environ:
             # Werkzeug wraps the body to cut the range out of it, which hides the server's
             # wrapper: the server iterates it in small chunks and buffers what the client has
@@ -100,6 +101,16 @@ def serve_file(request: Request, response: Response, path: str) -> None:
         file.close()  # no body will be sent: do not hold the file until the response is closed
         response.response = []
         response.direct_passthrough = False
+
+
+#: The request headers that can change a static answer from a plain 200 with the whole file.
+_CONDITIONAL_KEYS = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_RANGE",
+)
 
 
 def _judgeable(environ: WSGIEnvironment) -> WSGIEnvironment:
