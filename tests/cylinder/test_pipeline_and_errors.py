@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from werkzeug.test import Client
+from werkzeug.test import Client, create_environ, run_wsgi_app
 
 import cylinder
 
@@ -251,3 +251,54 @@ def test_handler_file_removed_after_routing_still_answers(
     assert client.get("/").text == "cached"
     (sites / "webapp1.ex.get.py").unlink()
     assert client.get("/").status_code == 404
+
+
+def test_a_response_the_server_refuses_becomes_a_plain_500(
+    make_app: Callable[..., cylinder.Application], records: Any
+) -> None:
+    app = make_app(
+        {
+            "webapp1.ex.get.py": """
+        def main(response):
+            response.headers["Connection"] = "close"  # hop-by-hop: PEP 3333 servers refuse it
+            return response
+    """
+        }
+    )
+    calls: list[tuple[str, bool]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        calls.append((status, exc_info is not None))
+        if any(name.lower() == "connection" for name, _ in headers):
+            raise AssertionError("Connection is a hop-by-hop header")  # as waitress does
+        return lambda data: None
+
+    body = app(create_environ("/"), start_response)
+    assert b"Internal Server Error" in b"".join(body)
+    assert calls == [("200 OK", False), ("500 INTERNAL SERVER ERROR", True)]
+    assert any("could not be answered" in r.getMessage() for r in records.records)
+
+
+def test_an_exception_while_streaming_ends_the_body_and_is_logged(
+    make_app: Callable[..., cylinder.Application], records: Any
+) -> None:
+    app = make_app(
+        {
+            "webapp1.ex.get.py": """
+        def main(response):
+            def body():
+                yield b"first "
+                raise RuntimeError("mid-stream")
+            response.response = body()
+            return response
+    """
+        }
+    )
+    environ = create_environ("/", headers={"X-Request-ID": "stream-fail"})
+    chunks, status, _ = run_wsgi_app(app, environ, buffered=True)
+    assert status == "200 OK"
+    assert b"".join(chunks) == b"first "
+    failures = [r for r in records.records if "failed while streaming" in r.getMessage()]
+    assert len(failures) == 1
+    assert failures[0].request_id == "stream-fail"
+    assert "RuntimeError: mid-stream" in (failures[0].exc_text or "")

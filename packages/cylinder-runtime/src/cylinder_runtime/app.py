@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.test import Client
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 from cylinder_logging import LogService, request_scope, sanitize_request_id
 from cylinder_router import Router
@@ -104,31 +105,62 @@ class Application:
         return self._logs.dropped
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Answer one request (the WSGI entry point). Never raises to the server: a failure
+        anywhere, even in sending the response, is logged and answered with a plain error."""
         started = time.perf_counter()
         request_id = sanitize_request_id(environ.get(self._request_id_key))
         with request_scope(request_id):
+            path = environ.get("PATH_INFO", "")
+            status = 500
             try:
                 request = Request(environ)
-            except UnicodeError as exc:  # a PATH_INFO that is not latin-1: not PEP 3333
-                self.logger.warning("unusable request environ: %s", exc)
-                return BadRequest().get_response()(environ, start_response)
-            try:
+                path = request.path
                 response = self._pipeline.handle(request)
+                status = response.status_code
                 body = response(environ, start_response)
-            except Exception as exc:  # an unusable response (bad header or status), or a bug
-                self.logger.error("the response could not be sent", exc_info=exc)
-                response = InternalServerError().get_response()
-                body = response(environ, start_response)
+                if not response.is_sequence and not response.direct_passthrough:
+                    # a generator: user code runs as the server sends it, in this context
+                    body = _InContext(body, contextvars.copy_context(), self, path)
+            except Exception as exc:
+                status = 400 if isinstance(exc, UnicodeError) else 500
+                body = self._fail(environ, start_response, exc, path, status)
             logger = self.logger
             if logger.isEnabledFor(logging.INFO):
                 elapsed = (time.perf_counter() - started) * 1000
                 method = environ.get("REQUEST_METHOD", "")
-                logger.handle(_access_record(logger, method, request.path, response, elapsed))
-            if not response.is_sequence and not response.direct_passthrough:
-                # a generator: user code runs as the server sends it, in the request's context
-                body = _InContext(body, contextvars.copy_context(), self)
+                logger.handle(_access_record(logger, method, path, status, elapsed))
         if self.wait_for_logs:
             self._logs.drain(DRAIN_TIMEOUT)
+        return body
+
+    def _fail(
+        self,
+        environ: WSGIEnvironment,
+        start_response: StartResponse,
+        exc: Exception,
+        path: str,
+        status: int,
+    ) -> Iterable[bytes]:
+        """Log a request that could not be answered normally and send a plain 400 or 500.
+
+        A PATH_INFO that is not latin-1 (not PEP 3333) is a 400; anything else (a response the
+        server refused, a bug) is a 500, sent with ``exc_info`` as PEP 3333 asks when
+        ``start_response`` may already have been called.
+        """
+        method = environ.get("REQUEST_METHOD", "")
+        if status == 400:
+            self.logger.warning("%s %r is not a usable request: %s", method, path, exc)
+        else:
+            self.logger.error("%s %r could not be answered: %s", method, path, exc, exc_info=exc)
+        plain = BadRequest() if status == 400 else InternalServerError()
+        body, status_line, headers = plain.get_response().get_wsgi_response(environ)
+        try:
+            start_response(status_line, headers, sys.exc_info())  # called inside the except
+        except Exception as refused:  # the server had sent headers already: nothing to add
+            self.logger.error(
+                "%s %r: the server refused the error response too: %s", method, path, refused
+            )
+            return []
         return body
 
     def test_client(self, **kwargs: Any) -> Client:
@@ -145,7 +177,7 @@ class Application:
 
 
 def _access_record(
-    logger: logging.Logger, method: str, path: str, response: Response, elapsed: float
+    logger: logging.Logger, method: str, path: str, status: int, elapsed: float
 ) -> logging.LogRecord:
     """The one INFO record per request: method, path, status, milliseconds.
 
@@ -158,7 +190,7 @@ def _access_record(
         __file__,
         _ACCESS_LINE,
         "%s %s %s %.2fms",
-        (method, path, response.status_code, elapsed),
+        (method, path, status, elapsed),
         None,
         "access",
     )
@@ -169,29 +201,46 @@ _ACCESS_LINE = _access_record.__code__.co_firstlineno
 
 class _InContext:
     """A streamed body, iterated inside the request's context so its log records keep
-    the request id; closed (and logs drained, when asked) when the server is done."""
+    the request id; closed (and logs drained, when asked) when the server is done.
 
-    __slots__ = ("_app", "_context", "_iterator", "_source")
+    An exception while the body is produced cannot become an error response (the status and
+    headers are sent): it is logged with the request id and the body ends there.
+    """
+
+    __slots__ = ("_app", "_context", "_iterator", "_path", "_source")
 
     def __init__(
-        self, source: Iterable[bytes], context: contextvars.Context, app: Application
+        self, source: Iterable[bytes], context: contextvars.Context, app: Application, path: str
     ) -> None:
         self._source = source
         self._iterator: Iterator[bytes] | None = None
         self._context = context
         self._app = app
+        self._path = path
 
     def __iter__(self) -> Iterator[bytes]:
         return self
 
     def __next__(self) -> bytes:
-        if self._iterator is None:
-            self._iterator = self._context.run(iter, self._source)
-        return self._context.run(next, self._iterator)
+        try:
+            if self._iterator is None:
+                self._iterator = self._context.run(iter, self._source)
+            return self._context.run(next, self._iterator)
+        except StopIteration:
+            raise
+        except Exception as exc:
+            self._context.run(self._log, "failed while streaming its body", exc)
+            raise StopIteration from exc
 
     def close(self) -> None:
         close = getattr(self._source, "close", None)
-        if callable(close):
-            self._context.run(close)
+        try:
+            if callable(close):
+                self._context.run(close)
+        except Exception as exc:
+            self._context.run(self._log, "failed while closing its body", exc)
         if self._app.wait_for_logs:
             self._app.drain_logs()
+
+    def _log(self, what: str, exc: Exception) -> None:
+        self._app.logger.error("%r %s", self._path, what, exc_info=exc)
