@@ -975,3 +975,21 @@ def test_kept_resolutions_are_bounded(make_site: MakeSite) -> None:
     for n in range(100):
         router.resolve(site, f"/unique/{n}", "GET")
     assert len(router._resolutions) <= 8
+
+
+def test_an_answer_through_a_link_is_never_reused(
+    make_site: MakeSite, settle_tree: Callable[[Path], None]
+) -> None:
+    """Where a link leads is not in the listings on the path: retargeting the link at the
+    far end must be seen, or a `.py` file could be served through a stale answer."""
+    site = make_site("webapp1.ex.get.py", "webapp1/app.ex.get.py", "webapp1/sub/real.txt")
+    folder = Path(site.folder)
+    os.symlink("sub/real.txt", folder / "notes.txt")
+    settle_tree(Path(site.site_dir))
+    router = Router()
+    assert router.resolve(site, "/notes.txt", "GET").outcome is Outcome.STATIC
+    os.remove(folder / "sub" / "real.txt")
+    os.symlink("../app.ex.get.py", folder / "sub" / "real.txt")
+    again = router.resolve(site, "/notes.txt", "GET")
+    assert again.outcome is not Outcome.STATIC
+    assert again.static_file is None

@@ -241,6 +241,10 @@ class Router:
             if known is not None and self._unchanged(known.levels):
                 return known
             found = self._resolve(site, split_path(path), method)
+            if _through_link(found.levels):
+                # What a link leads to is not in the listings on the path (`x.txt -> sub/y`
+                # may later lead to a `.py` file): such answers are worked out every time.
+                return found
             if len(self._resolutions) >= self._max_resolutions:
                 self._resolutions.clear()  # bounded: unique hostile paths cannot grow it
             self._resolutions[key] = found
@@ -349,6 +353,11 @@ class Router:
         if linked and target_refusal(candidate, os.path.realpath(site.folder)) is not None:
             return None
         return candidate
+
+
+def _through_link(levels: tuple[Level, ...]) -> bool:
+    """Whether a segment on the path is a symbolic link in its folder."""
+    return any(level.segment in level.listing.symlinks for level in levels[1:])
 
 
 def nearest_error_handler(levels: tuple[Level, ...], code: int) -> RouteFile | None:
