@@ -302,3 +302,56 @@ def test_an_exception_while_streaming_ends_the_body_and_is_logged(
     assert len(failures) == 1
     assert failures[0].request_id == "stream-fail"
     assert "RuntimeError: mid-stream" in (failures[0].exc_text or "")
+
+
+def test_a_redirect_to_a_target_that_cannot_be_a_header_is_an_ordinary_500(
+    client_for: Callable[..., Client],
+) -> None:
+    client = client_for(
+        {
+            "webapp1.ex.get.py": "def main(abort, request):\n    abort(302, request.args['to'])\n",
+            "webapp1.500.py": ERROR_HANDLER.format(name="500"),
+            "webapp1.lh.get.py": TRACE.format(name="lh"),
+        }
+    )
+    response = client.get("/", query_string={"to": "/x\r\nSet-Cookie: a=b"})
+    assert response.status_code == 500
+    assert response.text == "500"
+    assert "Set-Cookie" not in response.headers
+    assert response.headers["X-Trace"] == "500,lh"
+
+
+def test_a_redirect_from_the_500_handler_is_honoured_however_it_was_reached(
+    client_for: Callable[..., Client],
+) -> None:
+    client = client_for(
+        {
+            "webapp1.ex.get.py": "def main(abort, request):\n    abort(404)\n",
+            "webapp1/boom.ex.get.py": "def main(response):\n    raise RuntimeError('boom')\n",
+            "webapp1.404.py": "def main(response):\n    raise KeyError('404 handler broke')\n",
+            "webapp1.500.py": "def main(abort):\n    abort(302, '/maintenance')\n",
+        }
+    )
+    for path in ("/boom", "/missing"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"] == "/maintenance"
+
+
+def test_an_abort_inside_an_error_handler_goes_to_the_500_handler(
+    client_for: Callable[..., Client],
+) -> None:
+    client = client_for(
+        {
+            "webapp1.ex.get.py": "def main(abort):\n    abort(404)\n",
+            "webapp1.404.py": "def main(abort):\n    abort(410)\n",
+            "webapp1.500.py": """
+            def main(response, e):
+                response.data = "500 saw " + repr(e.original_exception)
+                return response
+        """,
+        }
+    )
+    response = client.get("/")
+    assert response.status_code == 500
+    assert response.text.startswith("500 saw <Gone '410: Gone'>")

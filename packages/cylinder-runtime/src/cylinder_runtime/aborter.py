@@ -8,7 +8,6 @@ from typing import Any, NoReturn
 from werkzeug.exceptions import Aborter, HTTPException
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.utils import redirect
-from werkzeug.wrappers import Response
 
 __all__ = ["REDIRECT_CODES", "Abort", "Redirect", "check_abort_extra"]
 
@@ -24,14 +23,13 @@ class Redirect(HTTPException):
     """
 
     def __init__(self, code: int, location: str) -> None:
-        super().__init__(description=f"Redirecting to {location}")
+        # Built now, in the caller's frame: a target that cannot be a header (CR/LF) fails
+        # where abort() was called, as an ordinary exception, not later in the error path.
+        super().__init__(
+            description=f"Redirecting to {location}", response=redirect(location, code)
+        )
         self.code: int = code
-        self.redirect_code = code
         self.location = location
-
-    def get_response(self, *args: Any, **kwargs: Any) -> Response:
-        """The redirect response: status, ``Location`` and a short HTML body."""
-        return redirect(self.location, self.redirect_code)
 
 
 class Abort:

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 from cylinder_router import Outcome, Resolution, RouteFile, Router, Site
 
-from .aborter import Abort, Redirect
+from .aborter import Abort
 from .errors import AppMapError
 from .inject import ERROR_HANDLER_NAMES, CallPlan
 from .loader import ModuleLoader
@@ -201,33 +201,35 @@ class Pipeline:
     def _on_error(self, ex: Exchange, exc: Exception) -> None:
         """Turn an exception into the response, through the nearest error-handler file.
 
-        An exception inside an error handler goes to the 500 handler; one inside the 500
-        handler leaves Werkzeug's plain 500. Nothing is raised from here.
+        An exception carrying its own response (a redirect, ``abort(a_response)``) is sent as
+        it is, wherever it was raised. Any other exception inside an error handler goes to the
+        500 handler; one inside the 500 handler leaves Werkzeug's plain 500. Nothing is raised
+        from here.
         """
         ex.request.shallow = False
-        if isinstance(exc, Redirect):
-            _replace_body(ex.response, exc.get_response())
-            return
-        if isinstance(exc, HTTPException) and exc.response is not None:
-            _replace_body(ex.response, exc.response)  # abort(a_response): sent as it is
+        if _sent_as_is(ex.response, exc):
             return
         http = exc if isinstance(exc, HTTPException) else self._internal_error(ex, exc)
+        failed = self._try_error_handler(ex, http)
+        if failed is not None and http.code != 500:
+            failed = self._try_error_handler(ex, self._internal_error(ex, failed))
+        if failed is not None:
+            request = ex.request
+            self._log.error(
+                "%s %s: the 500 error handler failed",
+                request.method,
+                request.path,
+                exc_info=failed,
+            )
+            _replace_body(ex.response, InternalServerError().get_response())
+
+    def _try_error_handler(self, ex: Exchange, http: HTTPException) -> Exception | None:
+        """Answer with the error handler for ``http``; the exception it raised, if any."""
         try:
             self._run_error_handler(ex, http)
-            return
-        except Redirect as redirect:
-            _replace_body(ex.response, redirect.get_response())
-            return
-        except Exception as inner:
-            failed = inner
-        if http.code != 500:
-            try:
-                self._run_error_handler(ex, self._internal_error(ex, failed))
-                return
-            except Exception as inner:
-                failed = inner
-        self._log.error("the 500 error handler failed", exc_info=failed)
-        _replace_body(ex.response, InternalServerError().get_response())
+        except Exception as exc:
+            return None if _sent_as_is(ex.response, exc) else exc
+        return None
 
     def _run_error_handler(self, ex: Exchange, http: HTTPException) -> None:
         _replace_body(ex.response, http.get_response(ex.request.environ))
@@ -242,6 +244,15 @@ class Pipeline:
         request = ex.request
         self._log.error("%s %s failed", request.method, request.path, exc_info=exc)
         return InternalServerError(original_exception=exc)
+
+
+def _sent_as_is(response: Response, exc: Exception) -> bool:
+    """Give ``response`` the answer an exception carries (a redirect, ``abort(a_response)``);
+    False when it carries none."""
+    if isinstance(exc, HTTPException) and exc.response is not None:
+        _replace_body(response, exc.response)
+        return True
+    return False
 
 
 def _checked_extras(extras: object) -> Mapping[str, object]:
