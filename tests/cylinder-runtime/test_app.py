@@ -86,9 +86,17 @@ def test_app_map_asking_for_an_unknown_parameter_is_refused() -> None:
 
     message = (
         "`app_map` asks for `database`, which no one provides; "
-        "it may ask for request, response, log, abort, g"
+        "available: request, response, log, abort, g"
     )
-    with pytest.raises(TypeError, match=re.escape(message)):
+    with pytest.raises(TypeError, match=re.escape(message) + "$"):
+        Application(app_map)
+
+
+def test_app_map_with_a_misspelt_parameter_gets_a_suggestion() -> None:
+    def app_map(requets: object) -> tuple[str, str]:
+        return ".", "site"
+
+    with pytest.raises(TypeError, match=r"asks for `requets`.*\(did you mean `request`\?\)"):
         Application(app_map)
 
 

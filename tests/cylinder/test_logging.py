@@ -208,3 +208,12 @@ def test_two_apps_never_see_each_others_records(
     assert "B" in second.messages
     assert "A" not in second.messages
     assert app_a.logger is not app_b.logger
+
+
+def test_each_app_gets_its_own_copy_of_the_formatter(
+    make_app: Callable[..., cylinder.Application], records: Any
+) -> None:
+    make_app({"webapp1.ex.get.py": LOGGING_HANDLER})
+    assert records.formatter is not cylinder.log_formatter
+    assert records.formatter is not None
+    assert records.formatter._fmt == cylinder.log_formatter._fmt

@@ -214,15 +214,16 @@ class LogService:
         queue, handler = self._queue, self._handler
         try:
             while (batch := queue.get_batch(LINGER)) is not None:
-                for record in batch:
-                    try:
-                        if record.levelno >= handler.level:
-                            handler.handle(record)
-                    except Exception:
-                        with contextlib.suppress(Exception):
-                            handler.handleError(record)
-                    finally:
-                        queue.task_done()
+                try:
+                    for record in batch:
+                        try:
+                            if record.levelno >= handler.level:
+                                handler.handle(record)
+                        except Exception:
+                            with contextlib.suppress(Exception):
+                                handler.handleError(record)
+                finally:
+                    queue.task_done(len(batch))  # one lock round per batch, not per record
         finally:
             queue.set_listening(False)
 

@@ -66,12 +66,10 @@ class Application:
                 f"not {type(app_map).__name__} {app_map!r}"
             )
         app_map_plan = plan_call(app_map, "`app_map`")
+        builtins = dict.fromkeys(BUILTIN_NAMES)
         for name in (*app_map_plan.positional, *app_map_plan.keyword):
-            if name not in BUILTIN_NAMES and name not in app_map_plan.optional:
-                raise TypeError(
-                    f"`app_map` asks for `{name}`, which no one provides; "
-                    f"it may ask for {', '.join(BUILTIN_NAMES)}"
-                )
+            if name not in builtins and name not in app_map_plan.optional:
+                raise TypeError(str(app_map_plan.missing(name, builtins)))
         if not isinstance(request_id_header, str) or not request_id_header:
             raise TypeError(f"`request_id_header` must be a header name, not {request_id_header!r}")
         extra = check_abort_extra(abort_extra)

@@ -86,9 +86,7 @@ class ModuleLoader:
             fingerprint = _fingerprint(path)
             if current is not None and self._is_current(current, fingerprint):
                 return current
-            if fingerprint is None:
-                if current is not None:
-                    return current  # removed after the request was routed: serve what we have
+            if fingerprint is None:  # (a loaded version would have been served above)
                 raise HandlerLoadError(path, None, "the file does not exist")
             loaded = self._execute(path, describe())
             with self._swap:

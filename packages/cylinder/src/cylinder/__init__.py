@@ -18,6 +18,7 @@ answers ``GET /foo/bar``. ``get_app`` builds the WSGI application::
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Mapping
 
@@ -61,7 +62,7 @@ def get_app(
         app_map,
         log_level=log_level,
         log_handler=log_handler,
-        log_formatter=log_formatter,
+        log_formatter=copy.copy(log_formatter),  # each app its own: no state shared
         request_id_header=request_id_header,
         log_queue_length=log_queue_length,
         abort_extra=abort_extra,
