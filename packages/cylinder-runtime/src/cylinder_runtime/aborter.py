@@ -45,6 +45,14 @@ class Abort:
         self._aborter = Aborter(extra=dict(extra) if extra else None)
 
     def __call__(self, code: int | SansIOResponse, *args: Any, **kwargs: Any) -> NoReturn:
+        """Raise the HTTP exception for ``code``; never returns.
+
+        :param code: a status code, or a response to send as it is.
+        :param args: for a redirect code, the target (``abort(302, "/login")``); otherwise
+            passed to the exception (``abort(400, "why")``: the description).
+        :raises TypeError: for a redirect code without exactly one string target.
+        :raises LookupError: for a code with no exception (``abort(999)``).
+        """
         if isinstance(code, int) and code in REDIRECT_CODES and code not in self._aborter.mapping:
             if len(args) != 1 or kwargs or not isinstance(args[0], str):
                 raise TypeError(f"abort({code}) needs the redirect target: abort({code}, '/path')")

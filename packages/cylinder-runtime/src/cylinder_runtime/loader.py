@@ -41,6 +41,10 @@ class LoadedFile:
     :param module: its module, top level fully run.
     :param main: the module's ``main``.
     :param plan: how to call ``main``, read from its signature once.
+    :param fingerprint: the ``stat`` (inode, size, mtime, ctime, device) of the bytes read.
+    :param source: those bytes, compared with the file while the version is not settled.
+    :param settled: whether the file's last change is older than the racy window, so that an
+        unchanged fingerprint alone proves the file unchanged.
     """
 
     path: str
