@@ -522,9 +522,9 @@ def case(i: int, etag: str) -> Case:
         lambda: Case("GET", "/api/v1/users/1", 200, json_is({"id": 1, "name": "Ada"})),
         lambda: Case(
             "GET",
-            f"/api/v1/users/0{i}",
+            f"/api/v1/users/x{i}",
             404,
-            json_is({"error": "not_found", "path": f"/api/v1/users/0{i}", "status": 404}),
+            json_is({"error": "not_found", "path": f"/api/v1/users/x{i}", "status": 404}),
             expect=API_HEADERS,
         ),
         lambda: Case(
@@ -628,11 +628,17 @@ def etag_of(server: Server) -> str:
 
 
 def load_and_check(server: Server, clients: Clients, count: int) -> None:
+    pids = sorted(server.worker_pids())
+    before = [memory_of(pid)[0] for pid in pids]
     started = time.monotonic()
     problems = run_load(clients, count, etag_of(server))
     elapsed = time.monotonic() - started
-    print(f"{server.kind}: {count} requests in {elapsed:.1f} s, {len(problems)} problems")
+    after = [memory_of(pid)[0] for pid in pids]
+    pairs = list(zip(before, after, strict=True))
+    memory = ", ".join(f"{b / 2**20:.1f} -> {a / 2**20:.1f} MiB" for b, a in pairs)
+    print(f"{server.kind}: {count} requests in {elapsed:.1f} s, {len(problems)} problems; {memory}")
     assert problems == []
+    assert max(a - b for b, a in pairs) < 100 * 2**20
     faulty = {f"load-{i}" for i in range(count) if case(i, "").status == 500}
     unasked = [r for r in log_records(server) if r.level == "ERROR" and r.request_id not in faulty]
     assert unasked == []
