@@ -124,3 +124,34 @@ def test_request_body_is_read_in_chunks(make_app: Callable[..., cylinder.Applica
     assert status == "200 OK"
     assert b"".join(chunks) == b"received 1000000 bytes"
     assert body.largest_read <= 4096
+
+
+def test_a_body_cut_short_is_a_400_on_every_server(
+    make_app: Callable[..., cylinder.Application],
+) -> None:
+    """As gunicorn passes it on: Content-Length 1000, 10 bytes, then the end of the input."""
+    app = make_app(
+        {
+            "webapp1.ex.put.py": """
+            def main(request, response):
+                response.data = f"read {len(request.stream.read())} bytes"
+                return response
+        """,
+            "webapp1.400.py": """
+            def main(response, e):
+                response.data = "400: " + e.description
+                return response
+        """,
+        }
+    )
+    environ = create_environ("/", method="PUT")
+    environ.update(
+        {
+            "wsgi.input": io.BytesIO(b"0123456789"),
+            "CONTENT_LENGTH": "1000",
+            "wsgi.input_terminated": True,  # gunicorn's: Werkzeug trusts the stream's own end
+        }
+    )
+    chunks, status, _ = run_wsgi_app(app, environ, buffered=True)
+    assert status == "400 BAD REQUEST"
+    assert b"".join(chunks) == b"400: the body ended after 10 of 1000 bytes"

@@ -18,6 +18,7 @@ from cylinder_logging import LogService, request_scope, sanitize_request_id
 from cylinder_router import Router
 
 from .aborter import Abort, check_abort_extra
+from .body import guard_input
 from .inject import BUILTIN_NAMES, plan_call
 from .loader import ModuleLoader
 from .pipeline import Pipeline
@@ -111,6 +112,7 @@ class Application:
             path = environ.get("PATH_INFO", "")
             status = 500
             try:
+                guard_input(environ)
                 request = Request(environ)
                 path = request.path
                 response = self._pipeline.handle(request)
