@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
+from wsgi_support import call_app
 
 import cylinder
 from cylinder_router import method_refusal
@@ -91,23 +92,8 @@ def build_site(root: Path) -> Path:
 
 def call(app: cylinder.Application, environ: dict[str, Any]) -> tuple[int, bytes]:
     """Call the app as a server does: start_response once, the body read out and closed."""
-    started: list[str] = []
-
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None, /
-    ) -> Callable[[bytes], object]:
-        started.append(status)
-        return lambda data: None
-
-    body = app(environ, start_response)
-    try:
-        data = b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    [status] = started
-    return int(status.split()[0]), data
+    status, _, data = call_app(app, environ)
+    return status, data
 
 
 def base_environ(method: str = "GET", path: str = "/") -> dict[str, Any]:

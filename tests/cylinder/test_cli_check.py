@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-
-HANDLER = "def main(response):\n    return response\n"
+from cli_support import HANDLER, cylinder
 
 #: A site with a handler, hooks, error handlers and a static file, all correct.
 CLEAN_SITE = {
@@ -22,18 +19,6 @@ CLEAN_SITE = {
     "webapp1/foo/helpers.py": "VALUE = 1\n",
     "webapp1/foo/style.css": "body {}\n",
 }
-
-
-def cylinder(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m cylinder ARGS` to the end, within a minute."""
-    return subprocess.run(
-        [sys.executable, "-m", "cylinder", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture

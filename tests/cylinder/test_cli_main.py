@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+from cli_support import cylinder
 
 SUBCOMMANDS = ["serve", "routes", "explain", "check", "new"]
-
-
-def cylinder(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run `python -m cylinder ARGS` to the end, within a minute."""
-    return subprocess.run(
-        [sys.executable, "-m", "cylinder", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_help_lists_every_subcommand_and_the_exit_codes() -> None:

@@ -16,6 +16,7 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
+from cli_support import cylinder
 
 #: Seconds to wait for a server to print its URL, and to stop after a signal.
 STARTUP_TIMEOUT = 30.0
@@ -28,18 +29,6 @@ STARTER_FILES = [
     "sites/hello.ex.get.py",
     "sites/hello/style.css",
 ]
-
-
-def cylinder(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m cylinder ARGS` to the end, within a minute."""
-    return subprocess.run(
-        [sys.executable, "-m", "cylinder", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @contextmanager

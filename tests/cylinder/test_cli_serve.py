@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from cli_support import cylinder
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="stops servers with POSIX signals")
 
@@ -37,18 +38,6 @@ SITE = {
 }
 
 URL_LINE = re.compile(r"Serving (?P<target>.+) on (?P<url>http://127\.0\.0\.1:(?P<port>\d+))\n")
-
-
-def cylinder(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m cylinder ARGS` to the end, within a minute."""
-    return subprocess.run(
-        [sys.executable, "-m", "cylinder", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def write(root: Path, files: Mapping[str, str]) -> Path:

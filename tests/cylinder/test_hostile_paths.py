@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote_to_bytes
 
 import pytest
 from werkzeug.test import EnvironBuilder
+from wsgi_support import call_app
 
 import cylinder
 
@@ -136,23 +136,7 @@ def send(app: cylinder.Application, method: str, wire: str) -> tuple[int, dict[s
         builder.close()
     environ["PATH_INFO"] = path_info(wire)
     environ["REQUEST_URI"] = environ["RAW_URI"] = wire.encode().decode("latin-1")
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None, /
-    ) -> Callable[[bytes], object]:
-        started.append((status, headers))
-        return lambda data: None
-
-    body = app(environ, start_response)
-    try:
-        data = b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    [(status, header_list)] = started
-    return int(status.split()[0]), dict(header_list), data
+    return call_app(app, environ)
 
 
 DEEP_UP = "/.." * 1000 + "/secret.txt"

@@ -18,7 +18,7 @@ import logging
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
+from wsgi_support import call_app
 
 import cylinder
 from cylinder_router import method_refusal
@@ -75,27 +76,6 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Example]:
     finally:
         app.close()
         sys.modules.pop(MAIN_MODULE, None)
-
-
-def call(app: cylinder.Application, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    """Call the app as a server does: ``start_response`` once, the body read out and closed."""
-    started: list[tuple[str, list[tuple[str, str]]]] = []
-
-    def start_response(
-        status: str, headers: list[tuple[str, str]], exc_info: Any = None, /
-    ) -> Callable[[bytes], object]:
-        started.append((status, headers))
-        return lambda data: None
-
-    body = app(environ, start_response)
-    try:
-        data = b"".join(body)
-    finally:
-        close = getattr(body, "close", None)
-        if close is not None:
-            close()
-    [(status, headers)] = started
-    return int(status.split()[0]), dict(headers), data
 
 
 latin1_text = st.text(st.characters(codec="latin-1", exclude_characters="\r\n"), max_size=60)
@@ -215,7 +195,7 @@ def test_any_request_to_the_example_site_is_answered_cleanly(
     example.log.records.clear()
     method, path = environ["REQUEST_METHOD"], environ["PATH_INFO"]
 
-    status, headers, body = call(example.app, environ)
+    status, headers, body = call_app(example.app, environ)
 
     if status == 501:
         assert method_refusal(method) is not None
