@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import re
-import selectors
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,11 +13,8 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from cli_support import cylinder
-
-#: Seconds to wait for a server to print its URL, and to stop after a signal.
-STARTUP_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
+from cli_support import cylinder, stop
+from cli_support import serving as serve
 
 STARTER_FILES = [
     "cylinder_main.py",
@@ -33,44 +27,10 @@ STARTER_FILES = [
 
 @contextmanager
 def serving(*args: str | Path, cwd: Path | None = None, log: Path) -> Iterator[str]:
-    """Run `cylinder serve ARGS --port 0`, yield its URL, stop it with SIGINT (exit 0).
-
-    The process is killed on the way out if it is still running.
-    """
-    with (
-        log.open("w") as stderr,
-        subprocess.Popen(
-            [sys.executable, "-m", "cylinder", "serve", *map(str, args), "--port", "0"],
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        ) as process,
-    ):
-        try:
-            yield read_url(process, log)
-            process.send_signal(signal.SIGINT)
-            assert process.wait(timeout=STOP_TIMEOUT) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
-
-
-def read_url(process: subprocess.Popen[str], log: Path) -> str:
-    """The URL in the first line the server prints, waiting at most `STARTUP_TIMEOUT`."""
-    assert process.stdout is not None
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while (left := deadline - time.monotonic()) > 0:
-            if selector.select(timeout=left):
-                line = process.stdout.readline()
-                assert line, f"the server exited with {process.wait()}: {log.read_text()}"
-                match = re.fullmatch(r"Serving .+ on (http://127\.0\.0\.1:\d+)\n", line)
-                assert match is not None, f"unexpected first line {line!r}"
-                return match[1]
-    raise AssertionError(f"no URL printed within {STARTUP_TIMEOUT} s: {log.read_text()}")
+    """Run `cylinder serve ARGS --port 0`, yield its URL, stop it with SIGINT (exit 0)."""
+    with serve(*args, cwd=cwd, log=log) as (process, url):
+        yield url
+        assert stop(process, signal.SIGINT) == 0
 
 
 def get(url: str) -> tuple[int, Message, str]:

@@ -6,27 +6,19 @@ if it did not stop by itself.
 
 from __future__ import annotations
 
-import re
-import selectors
 import signal
 import socket
-import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from cli_support import cylinder
+from cli_support import cylinder, serving, stop
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="stops servers with POSIX signals")
 
-#: Seconds to wait for a server to print its URL, and to stop after a signal.
-STARTUP_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
 
 SITE = {
     "webapp1.ex.get.py": (
@@ -36,8 +28,6 @@ SITE = {
     ),
     "webapp1/hello.txt": "static hello\n",
 }
-
-URL_LINE = re.compile(r"Serving (?P<target>.+) on (?P<url>http://127\.0\.0\.1:(?P<port>\d+))\n")
 
 
 def write(root: Path, files: Mapping[str, str]) -> Path:
@@ -54,48 +44,6 @@ def site(tmp_path: Path) -> Path:
     return write(tmp_path / "my_webapps", SITE) / "webapp1"
 
 
-@contextmanager
-def serving(
-    *args: str | Path, cwd: Path | None = None, log: Path
-) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """Start `cylinder serve ARGS --port 0`; yield the process and the URL it printed.
-
-    The server's stderr goes to `log`. Whatever happens, the process is gone on exit.
-    """
-    with (
-        log.open("w") as stderr,
-        subprocess.Popen(
-            [sys.executable, "-m", "cylinder", "serve", *map(str, args), "--port", "0"],
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        ) as process,
-    ):
-        try:
-            yield process, read_url(process, log)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
-
-
-def read_url(process: subprocess.Popen[str], log: Path) -> str:
-    """The URL in the first line the server prints, waiting at most `STARTUP_TIMEOUT`."""
-    assert process.stdout is not None
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        while (left := deadline - time.monotonic()) > 0:
-            if selector.select(timeout=left):
-                line = process.stdout.readline()
-                assert line, f"the server exited with {process.wait()}: {log.read_text()}"
-                match = URL_LINE.fullmatch(line)
-                assert match is not None, f"unexpected first line {line!r}"
-                return match["url"]
-    raise AssertionError(f"no URL printed within {STARTUP_TIMEOUT} s: {log.read_text()}")
-
-
 def get(url: str) -> tuple[int, bytes]:
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
@@ -103,12 +51,6 @@ def get(url: str) -> tuple[int, bytes]:
     except urllib.error.HTTPError as error:
         with error:
             return error.code, error.read()
-
-
-def stop(process: subprocess.Popen[str], signum: int) -> int:
-    """Send `signum` and return the exit code, which must come within `STOP_TIMEOUT`."""
-    process.send_signal(signum)
-    return process.wait(timeout=STOP_TIMEOUT)
 
 
 def test_serve_site_folder_answers_and_stops_on_sigint(site: Path, tmp_path: Path) -> None:
