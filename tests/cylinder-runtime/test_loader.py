@@ -132,7 +132,7 @@ def test_edit_within_one_clock_tick_is_seen_by_comparing_bytes(
     # A coarse filesystem clock: two writes in one tick leave every stat field the same.
     runs = tmp_path / "runs"
     page = tmp_path / "page.ex.get.py"
-    same_stat = (1, len(counted(runs, 1)), time.time_ns(), time.time_ns(), 1)
+    same_stat = (1, len(counted(runs, 1)), time.time_ns(), time.time_ns(), 1, 1)
     monkeypatch.setattr(loader_module, "_fingerprint_of", lambda st: same_stat)
     write(page, counted(runs, 1))
     loader = ModuleLoader()

@@ -15,6 +15,13 @@ standard library only, so other tools can reuse it::
 
 The router keeps each folder's parsed listing and checks it with one ``stat`` per folder on the
 path, so a changed site is seen by the next call and a large site costs no more than a small one.
+With a :class:`FolderWatch` (inotify, on Linux) it checks watched folders with no system call at
+all; the watch's owner calls ``poll()`` once per request::
+
+    watch = FolderWatch()
+    router = Router(DirectoryCache(watch=watch))
+    watch.poll()  # as each request arrives
+    router.resolve(site, "/foo/bar", "GET")
 """
 
 from __future__ import annotations
@@ -34,11 +41,13 @@ from .paths import (
 from .resolve import Level, Outcome, Resolution, RouteFile, Router, iter_candidates
 from .site import Site
 from .table import RejectedFile, RouteRow, RouteTable, StaticRow, route_table
+from .watching import FolderWatch
 
 __all__ = [
     "DEFAULT_METHOD",
     "KNOWN_METHODS",
     "DirectoryCache",
+    "FolderWatch",
     "Kind",
     "Level",
     "Listing",

@@ -10,6 +10,11 @@ A folder changed within :data:`RACY_WINDOW_NS` of being listed is listed again n
 two changes inside one tick of the filesystem clock leave the same ``mtime`` (git calls this
 "racy"). So a burst of edits costs a few extra listings and is never missed, and a settled site
 costs one ``stat`` per folder on the path, whatever its size.
+
+Given a :class:`~cylinder_router.watching.FolderWatch`, a watched folder costs no ``stat`` at all:
+its listing is kept while the folder's stamp is the one it was listed under, and the watch's
+``poll()`` (once per request, by its owner) moves the stamp of every folder changed since.
+Folders the watch cannot take are checked with ``stat`` as above.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .filenames import DEFAULT_METHOD, Kind, NotRoute, RouteName, parse_filename
+from .watching import FolderWatch
 
 __all__ = ["RACY_WINDOW_NS", "DirectoryCache", "Listing", "SegmentFiles"]
 
@@ -86,9 +92,13 @@ class Listing:
 
 @dataclass(frozen=True, slots=True)
 class _Cached:
-    fingerprint: tuple[int, int, int]
-    settled: bool
+    """A listing, and what proves it current: the watch stamp it was read under, or else the
+    folder's ``stat`` fingerprint and whether its mtime was old enough to be trusted."""
+
     listing: Listing
+    stamp: int | None
+    fingerprint: tuple[int, int, int] | None
+    settled: bool
 
 
 def _missing(path: str) -> Listing:
@@ -155,20 +165,51 @@ class DirectoryCache:
 
     Safe to share between threads: entries are immutable and replaced whole, and two threads
     that list the same folder at once both get a correct listing.
+
+    :param racy_window_ns: how recent a change must be for a listing to be re-read.
+    :param watch: tells which watched folders changed; whoever owns it calls its ``poll()``
+        when a request arrives. Without one, every folder is checked with ``stat``.
     """
 
-    __slots__ = ("_entries", "_racy_window_ns")
+    __slots__ = ("_entries", "_racy_window_ns", "_watch")
 
-    def __init__(self, racy_window_ns: int = RACY_WINDOW_NS) -> None:
-        """:param racy_window_ns: how recent a change must be for a listing to be re-read."""
+    def __init__(
+        self, racy_window_ns: int = RACY_WINDOW_NS, watch: FolderWatch | None = None
+    ) -> None:
         self._entries: dict[str, _Cached] = {}
         self._racy_window_ns = racy_window_ns
+        self._watch = watch
+
+    @property
+    def watch(self) -> FolderWatch | None:
+        """The folder watch, if any."""
+        return self._watch
 
     def get(self, path: str) -> Listing:
         """The current listing of the folder at ``path`` (absolute).
 
-        Costs one ``stat`` when the folder is unchanged and settled; lists it otherwise.
+        Costs nothing when the folder is watched and unchanged, one ``stat`` when it is not
+        watched but unchanged and settled; lists it otherwise.
         """
+        watch = self._watch
+        if watch is not None:
+            stamp = watch.stamp(path)
+            if stamp is not None:
+                cached = self._entries.get(path)
+                if cached is not None and cached.stamp == stamp:
+                    return cached.listing
+            else:
+                stamp = watch.watch(path)  # watched before it is read: no change slips by
+            if stamp is not None:
+                listing = read_listing(path)
+                if listing.exists:
+                    self._entries[path] = _Cached(listing, stamp, None, False)
+                else:
+                    self._entries.pop(path, None)
+                return listing
+        return self._get_by_stat(path)
+
+    def _get_by_stat(self, path: str) -> Listing:
         try:
             st = os.stat(path)
         except (OSError, ValueError):
@@ -187,7 +228,7 @@ class DirectoryCache:
             self._entries.pop(path, None)
             return listing
         settled = started - st.st_mtime_ns > self._racy_window_ns
-        self._entries[path] = _Cached(fingerprint, settled, listing)
+        self._entries[path] = _Cached(listing, None, fingerprint, settled)
         return listing
 
     def clear(self) -> None:

@@ -189,7 +189,9 @@ class Router:
     ) -> None:
         """:param max_resolutions: how many recent resolutions to keep for reuse."""
         self._cache = cache if cache is not None else DirectoryCache()
-        self._resolutions: dict[tuple[str, str, str, str], Resolution] = {}
+        # key -> (resolution, the watch's version before it was found, when every folder it was
+        # read from is watched; else None)
+        self._resolutions: dict[tuple[str, str, str, str], tuple[Resolution, int | None]] = {}
         self._max_resolutions = max_resolutions
 
     @property
@@ -237,9 +239,16 @@ class Router:
         """
         if isinstance(path, str):
             key = (site.site_dir, site.site_name, path, method)
+            watch = self._cache.watch
+            version = watch.version if watch is not None else None  # read before any listing
             known = self._resolutions.get(key)
-            if known is not None and self._unchanged(known.levels):
-                return known
+            if known is not None:
+                found, seen = known
+                if seen is not None and seen == version:
+                    return found  # no watched folder changed since it was worked out
+                if self._unchanged(found.levels):
+                    self._remember(key, found, version)
+                    return found
             found = self._resolve(site, split_path(path), method)
             if _through_link(found.levels):
                 # What a link leads to is not in the listings on the path (`x.txt -> sub/y`
@@ -247,9 +256,23 @@ class Router:
                 return found
             if len(self._resolutions) >= self._max_resolutions:
                 self._resolutions.clear()  # bounded: unique hostile paths cannot grow it
-            self._resolutions[key] = found
+            self._remember(key, found, version)
             return found
         return self._resolve(site, path, method)
+
+    def _remember(
+        self, key: tuple[str, str, str, str], found: Resolution, version: int | None
+    ) -> None:
+        """Keep ``found`` for reuse; with the watch's ``version`` (read before its listings were
+        checked) when every folder it was read from is watched, so that an unchanged version
+        alone proves it current."""
+        watch = self._cache.watch
+        if watch is None or version is None:
+            self._resolutions[key] = (found, None)
+            return
+        stamp = watch.stamp
+        watched = all(stamp(level.listing.path) is not None for level in found.levels)
+        self._resolutions[key] = (found, version if watched else None)
 
     def _unchanged(self, levels: tuple[Level, ...]) -> bool:
         """Whether every folder a resolution was read from still has the same listing.

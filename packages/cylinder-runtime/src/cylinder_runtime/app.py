@@ -15,7 +15,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Request
 
 from cylinder_logging import LogService, request_scope, sanitize_request_id
-from cylinder_router import Router
+from cylinder_router import DirectoryCache, FolderWatch, Router
 
 from .aborter import Abort, check_abort_extra
 from .body import guard_input
@@ -43,6 +43,9 @@ class Application:
     :param request_id_header: the request header whose value becomes the request id.
     :param log_queue_length: records held for the handler at most; 0 for no limit.
     :param abort_extra: status code -> exception class, added to ``abort``.
+    :param watch_files: learn of changed files from the kernel (inotify, on Linux) where it
+        can, instead of a ``stat`` of every folder and file on the path per request; False
+        checks everything with ``stat``. Either way a change is seen by the next request.
     :raises TypeError: when ``app_map`` is not callable, asks for a parameter no one
         provides, or ``abort_extra`` is malformed.
     """
@@ -60,6 +63,7 @@ class Application:
         request_id_header: str = "X-Request-ID",
         log_queue_length: int = 1000,
         abort_extra: Mapping[int, type[HTTPException]] | None = None,
+        watch_files: bool = True,
     ) -> None:
         if not callable(app_map):
             raise TypeError(
@@ -89,8 +93,16 @@ class Application:
         # At interpreter exit cylinder-logging's own hook flushes with its time limit; this
         # finalizer must not run then too, without one, behind a slow handler.
         self._stop_logs.atexit = False
+        # Opened lazily by the first request, closed by `close` or when the app is collected.
+        self._watch = FolderWatch(enabled=watch_files)
         self._pipeline = Pipeline(
-            app_map, app_map_plan, Router(), ModuleLoader(), Abort(extra), self._logs.logger
+            app_map,
+            app_map_plan,
+            Router(DirectoryCache(watch=self._watch)),
+            ModuleLoader(watch=self._watch),
+            Abort(extra),
+            self._logs.logger,
+            self._watch,
         )
 
     @property
@@ -172,7 +184,9 @@ class Application:
         return self._logs.drain(timeout)
 
     def close(self) -> None:
-        """Flush the log queue and stop its thread. The application stops logging after."""
+        """Flush the log queue and stop its thread, and stop watching files. The application
+        stops logging after, and checks files with ``stat`` if it is called again."""
+        self._watch.close()
         self._stop_logs()
 
 

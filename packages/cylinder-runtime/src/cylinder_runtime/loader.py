@@ -7,6 +7,11 @@ per request: the file's inode, size, mtime and ctime. A file loaded less than
 byte with what was loaded until it settles, because two writes within one tick of the
 filesystem clock can leave every ``stat`` field the same.
 
+Given a :class:`~cylinder_router.watching.FolderWatch`, a file is trusted without any ``stat`` while
+its folder's stamp is the one it was loaded under (the watch's owner polls it once per request).
+A file that is a symbolic link or has other hard links is always checked with ``stat``: a change
+made through another path raises its event in another folder.
+
 Many threads may ask for the same file at once: one loads it while the others wait for that
 load, and no thread ever sees a module whose top level has not finished running.
 """
@@ -20,17 +25,18 @@ import time
 import traceback
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.machinery import ModuleSpec
 
 from cylinder_router.listing import RACY_WINDOW_NS
+from cylinder_router.watching import FolderWatch
 
 from .errors import HandlerLoadError
 from .inject import CallPlan, plan_call
 
 __all__ = ["LoadedFile", "ModuleLoader"]
 
-_Fingerprint = tuple[int, int, int, int, int]
+_Fingerprint = tuple[int, int, int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +47,16 @@ class LoadedFile:
     :param module: its module, top level fully run.
     :param main: the module's ``main``.
     :param plan: how to call ``main``, read from its signature once.
-    :param fingerprint: the ``stat`` (inode, size, mtime, ctime, device) of the bytes read.
+    :param fingerprint: the ``stat`` (inode, size, mtime, ctime, device, links) of the bytes read.
     :param source: those bytes, compared with the file while the version is not settled.
     :param settled: whether the file's last change is older than the racy window, so that an
         unchanged fingerprint alone proves the file unchanged.
+    :param folder: the folder holding the file.
+    :param stamp: the folder's watch stamp from before the file was last found current, or
+        ``None``.
+    :param watchable: whether its folder's events see every change to it: not for a symbolic
+        link (its target changes elsewhere) or a file with other hard links (written through
+        another path, the event is raised in another folder).
     """
 
     path: str
@@ -54,20 +66,28 @@ class LoadedFile:
     fingerprint: _Fingerprint
     source: bytes
     settled: bool
+    folder: str
+    stamp: int | None
+    watchable: bool
 
 
 class ModuleLoader:
     """Loads route files and keeps the current version of each.
 
     :param racy_window_ns: how recent a change must be for the bytes to be compared too.
+    :param watch: tells which folders changed since a file was loaded; without one (or for
+        folders it does not watch) every load costs a ``stat`` of the file.
     """
 
-    __slots__ = ("_files", "_locks", "_racy_window_ns", "_swap")
+    __slots__ = ("_files", "_locks", "_racy_window_ns", "_swap", "_watch")
 
-    def __init__(self, racy_window_ns: int = RACY_WINDOW_NS) -> None:
+    def __init__(
+        self, racy_window_ns: int = RACY_WINDOW_NS, watch: FolderWatch | None = None
+    ) -> None:
         self._files: dict[str, LoadedFile] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._racy_window_ns = racy_window_ns
+        self._watch = watch
         # Held to store a version, so that marking an old version settled (done without the
         # file's lock) can never put it back in place of a newer one.
         self._swap = threading.Lock()
@@ -81,18 +101,29 @@ class ModuleLoader:
         :raises HandlerLoadError: naming the file and line when it cannot be loaded.
         """
         current = self._files.get(path)
+        watch = self._watch
+        stamp = None
+        if watch is not None:
+            if current is not None:
+                stamp = watch.stamp(current.folder)
+                if stamp is not None and stamp == current.stamp:
+                    return current  # nothing in its folder changed since it was found current
+            folder = os.path.dirname(path)
+            stamp = watch.stamp(folder) or watch.watch(folder)  # taken before the file is read
         fingerprint = _fingerprint(path)
         if current is not None and self._is_current(current, fingerprint):
+            self._vouch(current, stamp)
             return current
         lock = self._locks.setdefault(path, threading.Lock())
         with lock:
             current = self._files.get(path)
             fingerprint = _fingerprint(path)
             if current is not None and self._is_current(current, fingerprint):
+                self._vouch(current, stamp)
                 return current
             if fingerprint is None:  # (a loaded version would have been served above)
                 raise HandlerLoadError(path, None, "the file does not exist")
-            loaded = self._execute(path, describe())
+            loaded = self._execute(path, describe(), stamp)
             with self._swap:
                 self._files[path] = loaded
             return loaded
@@ -114,13 +145,22 @@ class ModuleLoader:
         except OSError:
             return True
         if same and time.time_ns() - fingerprint[2] > self._racy_window_ns:
-            with self._swap:
-                # Another thread may have loaded a newer version since we looked.
-                if self._files.get(loaded.path) is loaded:
-                    self._files[loaded.path] = _settle(loaded)
+            self._swap_in(loaded, replace(loaded, settled=True))
         return same
 
-    def _execute(self, path: str, where: str) -> LoadedFile:
+    def _vouch(self, loaded: LoadedFile, stamp: int | None) -> None:
+        """Remember that ``loaded`` was found current under folder stamp ``stamp`` (taken before
+        the check), so that later requests trust it until the folder changes again."""
+        if stamp is not None and loaded.stamp != stamp and loaded.watchable:
+            self._swap_in(loaded, replace(loaded, stamp=stamp))
+
+    def _swap_in(self, loaded: LoadedFile, updated: LoadedFile) -> None:
+        """Put ``updated`` in place of ``loaded``, unless a newer version replaced it already."""
+        with self._swap:
+            if self._files.get(loaded.path) is loaded:
+                self._files[loaded.path] = updated
+
+    def _execute(self, path: str, where: str, stamp: int | None) -> LoadedFile:
         started = time.time_ns()
         try:
             with open(path, "rb") as file:
@@ -167,7 +207,19 @@ class ModuleLoader:
         except TypeError as exc:
             raise HandlerLoadError(path, None, str(exc)) from exc
         settled = started - fingerprint[2] > self._racy_window_ns
-        return LoadedFile(path, module, main, plan, fingerprint, source, settled)
+        watchable = fingerprint[5] == 1 and _not_a_link(path)
+        return LoadedFile(
+            path,
+            module,
+            main,
+            plan,
+            fingerprint,
+            source,
+            settled,
+            folder=os.path.dirname(path),
+            stamp=stamp if watchable else None,
+            watchable=watchable,
+        )
 
 
 def _fingerprint(path: str) -> _Fingerprint | None:
@@ -179,19 +231,15 @@ def _fingerprint(path: str) -> _Fingerprint | None:
 
 
 def _fingerprint_of(st: os.stat_result) -> _Fingerprint:
-    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev)
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_dev, st.st_nlink)
 
 
-def _settle(loaded: LoadedFile) -> LoadedFile:
-    return LoadedFile(
-        loaded.path,
-        loaded.module,
-        loaded.main,
-        loaded.plan,
-        loaded.fingerprint,
-        loaded.source,
-        True,
-    )
+def _not_a_link(path: str) -> bool:
+    """Whether ``path`` itself is not a symbolic link (whose target changes elsewhere)."""
+    try:
+        return not os.path.islink(path)
+    except (OSError, ValueError):
+        return False
 
 
 def _line_in(path: str, exc: BaseException) -> int | None:

@@ -18,7 +18,7 @@ from werkzeug.exceptions import NotImplemented as HTTPNotImplemented
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.wrappers import Request, Response
 
-from cylinder_router import Outcome, Resolution, RouteFile, Router, Site
+from cylinder_router import FolderWatch, Outcome, Resolution, RouteFile, Router, Site
 
 from .aborter import Abort
 from .errors import AppMapError
@@ -77,9 +77,20 @@ class Pipeline:
     :param loader: loads them.
     :param abort: the ``abort`` handed to every ``main()``.
     :param log: the application's logger.
+    :param watch: the folder watch the router's cache and the loader read; polled once as each
+        request starts, so that both see every change made before it arrived.
     """
 
-    __slots__ = ("_abort", "_app_map", "_app_map_plan", "_loader", "_log", "_router", "_sites")
+    __slots__ = (
+        "_abort",
+        "_app_map",
+        "_app_map_plan",
+        "_loader",
+        "_log",
+        "_router",
+        "_sites",
+        "_watch",
+    )
 
     def __init__(
         self,
@@ -89,6 +100,7 @@ class Pipeline:
         loader: ModuleLoader,
         abort: Abort,
         log: logging.Logger,
+        watch: FolderWatch | None = None,
     ) -> None:
         self._app_map = app_map
         self._app_map_plan = app_map_plan
@@ -97,9 +109,12 @@ class Pipeline:
         self._abort = abort
         self._log = log
         self._sites: dict[tuple[str, str], Site] = {}
+        self._watch = watch
 
     def handle(self, request: Request) -> Response:
         """Answer one request. Never raises: every failure becomes a response."""
+        if self._watch is not None:
+            self._watch.poll()
         response = Response()
         g = SimpleNamespace()
         available: dict[str, object] = {

@@ -1,0 +1,453 @@
+"""Change notification for folders, so that a settled site costs no ``stat`` per request.
+
+On Linux the kernel queues an inotify event while the call that changes a folder runs (a file
+written, created, removed, renamed, its attributes changed). A non-blocking look at the queue when
+a request arrives therefore sees every change made before it: one system call instead of one
+``stat`` per folder and per file. :class:`FolderWatch` keeps a *stamp* per watched folder that
+changes with every event in it; what was read from a folder (its listing, a module loaded from a
+file in it) stays good while the folder's stamp is the one it was read under.
+
+Folders are watched only where the events can be trusted, and are checked with ``stat`` elsewhere:
+
+- local filesystems only (ext4, xfs, btrfs, tmpfs, overlay and a few more): a network filesystem
+  sees changes made on other machines without any event;
+- a folder whose parent is watched is *anchored*: renaming, replacing or removing it is an event
+  in the parent, which drops it and every watched folder below it. Any other watched folder (the
+  site folder itself, a folder reached through a symbolic link) is a *root*, whose path may come
+  to lead elsewhere without an event (an ancestor renamed, a ``current -> release`` link
+  swapped): each :meth:`FolderWatch.poll` checks it with one ``stat`` against the inode watched;
+- an event queue overflow, a fork (the child would share the parent's queue), or any error reading
+  the queue drops every watch, and everything is read again.
+
+When inotify is missing (another system, no instance left: ``fs.inotify.max_user_instances``) or
+a folder cannot be watched (``max_user_watches``), :meth:`FolderWatch.stamp` answers ``None`` and
+callers fall back to ``stat``.
+
+A watch is read by many threads; :meth:`~FolderWatch.poll` and :meth:`~FolderWatch.watch` take a
+lock, :meth:`~FolderWatch.stamp` is one dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import stat
+import struct
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+__all__ = ["LOCAL_FILESYSTEMS", "MAX_UNWATCHABLE", "FolderWatch"]
+
+# inotify(7) event bits.
+_IN_MODIFY = 0x00000002
+_IN_ATTRIB = 0x00000004
+_IN_CLOSE_WRITE = 0x00000008
+_IN_MOVED_FROM = 0x00000040
+_IN_MOVED_TO = 0x00000080
+_IN_CREATE = 0x00000100
+_IN_DELETE = 0x00000200
+_IN_DELETE_SELF = 0x00000400
+_IN_MOVE_SELF = 0x00000800
+_IN_UNMOUNT = 0x00002000
+_IN_Q_OVERFLOW = 0x00004000
+_IN_IGNORED = 0x00008000
+_IN_ONLYDIR = 0x01000000
+
+#: What a watch asks for: every change to the folder or to an entry in it, and nothing that mere
+#: reading causes (serving a file must not make its folder look changed).
+_MASK = (
+    _IN_MODIFY
+    | _IN_ATTRIB
+    | _IN_CLOSE_WRITE
+    | _IN_MOVED_FROM
+    | _IN_MOVED_TO
+    | _IN_CREATE
+    | _IN_DELETE
+    | _IN_DELETE_SELF
+    | _IN_MOVE_SELF
+    | _IN_ONLYDIR
+)
+#: Events that mean the named entry of a folder may now be another object.
+_ENTRY_REPLACED = _IN_CREATE | _IN_DELETE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_ATTRIB
+#: Events that mean the watched folder itself is gone from where it was.
+_FOLDER_GONE = _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_UNMOUNT | _IN_IGNORED
+
+_EVENT = struct.Struct("iIII")
+_READ_SIZE = 64 * 1024
+
+#: ``statfs`` magic numbers of the local filesystems whose changes all raise inotify events: ext2,
+#: ext3 and ext4, xfs, btrfs, tmpfs, overlay, zfs, f2fs, ramfs, bcachefs, reiserfs, jfs.
+LOCAL_FILESYSTEMS = frozenset(
+    {
+        0xEF53,
+        0x58465342,
+        0x9123683E,
+        0x01021994,
+        0x794C7630,
+        0x2FC12FC1,
+        0xF2F52010,
+        0x858458F6,
+        0xCA451A4E,
+        0x52654973,
+        0x3153464A,
+    }
+)
+
+#: Folders remembered as not watchable (another filesystem, permissions), so they are not tried
+#: again on every request; past this many the memory starts afresh.
+MAX_UNWATCHABLE = 1024
+
+
+@dataclass(slots=True)
+class _Watched:
+    """One watched folder: its watch descriptor, the inode it watches, and its stamp."""
+
+    wd: int
+    identity: tuple[int, int]
+    root: bool
+    children: set[str] = field(default_factory=set)
+
+
+class _Inotify:
+    """The inotify calls, through the C library (Linux only: imported modules included)."""
+
+    __slots__ = ("_add", "_fionread", "_init", "_ioctl", "_remove", "_statfs")
+
+    def __init__(self) -> None:
+        import fcntl
+        import termios
+
+        self._ioctl = fcntl.ioctl
+        self._fionread = termios.FIONREAD
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._init: Callable[[int], int] = libc.inotify_init1
+        self._add: Callable[[int, bytes, int], int] = libc.inotify_add_watch
+        self._remove: Callable[[int, int], int] = libc.inotify_rm_watch
+        self._statfs: Callable[[bytes, ctypes.Array[ctypes.c_char]], int] = libc.statfs
+
+    def open(self) -> int:
+        fd = self._init(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            raise _os_error("inotify_init1", "")
+        return fd
+
+    def add(self, fd: int, path: str) -> int:
+        wd = self._add(fd, os.fsencode(path), _MASK)
+        if wd < 0:
+            raise _os_error("inotify_add_watch", path)
+        return wd
+
+    def pending(self, fd: int) -> int:
+        """How many bytes of events are queued on ``fd``, without reading them."""
+        answer = self._ioctl(fd, self._fionread, b"\0\0\0\0")
+        return int.from_bytes(answer, sys.byteorder, signed=True)
+
+    def remove(self, fd: int, wd: int) -> None:
+        self._remove(fd, wd)  # fails only for a watch the kernel already dropped
+
+    def filesystem(self, path: str) -> int:
+        """The ``f_type`` of the filesystem holding ``path`` (the first field of statfs)."""
+        buffer = ctypes.create_string_buffer(512)
+        if self._statfs(os.fsencode(path), buffer) != 0:
+            raise _os_error("statfs", path)
+        return ctypes.c_long.from_buffer(buffer).value & 0xFFFFFFFF
+
+
+def _os_error(call: str, path: str) -> OSError:
+    code = ctypes.get_errno()
+    return OSError(code, f"{call}: {os.strerror(code)}", path or None)
+
+
+class FolderWatch:
+    """Watches the folders it is asked about, and tells whether anything in them changed.
+
+    Call :meth:`poll` when a request arrives; then :meth:`stamp` of a folder is its state as of
+    that moment. Anything read from a folder while its stamp was ``s`` is still current while the
+    stamp is ``s``. :meth:`watch` starts watching a folder (before it is read).
+
+    :param enabled: False for a watch that never watches (every stamp is ``None``), e.g. to
+        force ``stat`` checks.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_closer",
+        "_failure",
+        "_fd",
+        "_folders",
+        "_inotify",
+        "_lock",
+        "_next_stamp",
+        "_pid",
+        "_roots",
+        "_stamps",
+        "_unwatchable",
+        "_version",
+        "_wds",
+    )
+
+    def __init__(self, enabled: bool = True) -> None:
+        self._lock = threading.Lock()
+        self._folders: dict[str, _Watched] = {}
+        self._wds: dict[int, str] = {}
+        self._stamps: dict[str, int] = {}
+        self._roots: set[str] = set()
+        self._unwatchable: set[str] = set()
+        self._next_stamp = 1
+        self._version = 0
+        self._fd = -1
+        self._pid = os.getpid()
+        self._closer: weakref.finalize[[int], FolderWatch] | None = None
+        self._failure: str | None = None
+        self._inotify: _Inotify | None = None
+        if not enabled:
+            self._failure = "watching is turned off"
+        elif not sys.platform.startswith("linux"):
+            self._failure = f"inotify is a Linux facility; this is {sys.platform}"
+
+    def __repr__(self) -> str:
+        state = f"off: {self._failure}" if self._failure else f"{len(self._folders)} folders"
+        return f"<FolderWatch {state}>"
+
+    @property
+    def active(self) -> bool:
+        """Whether folders can be watched at all (False: every check is a ``stat``)."""
+        return self._failure is None
+
+    @property
+    def failure(self) -> str | None:
+        """Why nothing is watched, when :attr:`active` is False."""
+        return self._failure
+
+    @property
+    def watched(self) -> frozenset[str]:
+        """The folders watched now."""
+        return frozenset(self._folders)
+
+    @property
+    def version(self) -> int:
+        """A number that changes whenever any stamp changes or any folder stops being watched:
+        while it is the same, every stamp is."""
+        return self._version
+
+    def stamp(self, folder: str) -> int | None:
+        """The folder's stamp as of the last :meth:`poll`, or ``None`` when it is not watched.
+
+        :param folder: an absolute path, as given to :meth:`watch`.
+        """
+        return self._stamps.get(folder)
+
+    def watch(self, folder: str) -> int | None:
+        """Start watching ``folder`` (before reading it) and return its stamp.
+
+        Returns ``None``, and the caller checks with ``stat``, when the folder cannot be watched:
+        it is missing or not a folder, on a filesystem that is not local, unreadable, or the
+        watch limits are reached.
+
+        :param folder: an absolute path.
+        """
+        with self._lock:
+            known = self._stamps.get(folder)
+            if known is not None:
+                return known
+            if self._failure is not None or folder in self._unwatchable:
+                return None
+            fd = self._open()
+            if fd < 0:
+                return None
+            return self._add(fd, folder)
+
+    def poll(self) -> None:
+        """Take every change the kernel has queued and update the stamps; check the roots.
+
+        After it returns, a folder changed before the call has a new stamp or is not watched.
+        """
+        if self._fd < 0:
+            return
+        with self._lock:
+            if self._pid != os.getpid():
+                self._forked()
+                return
+            fd = self._fd
+            inotify = self._inotify
+            assert inotify is not None
+            try:
+                pending = inotify.pending(fd)
+                while pending:
+                    # A read returns whole events only; this size always holds the next one.
+                    self._apply(os.read(fd, max(pending, _READ_SIZE)))
+                    pending = inotify.pending(fd)
+            except OSError as error:
+                self._give_up(f"reading inotify events failed: {error}")
+                return
+            for root in list(self._roots):
+                self._check_root(root)
+
+    def close(self) -> None:
+        """Stop watching and release the inotify descriptor. Every stamp is ``None`` after."""
+        with self._lock:
+            self._give_up(self._failure or "the watch was closed")
+
+    # --- with the lock held -------------------------------------------------------------------
+
+    def _open(self) -> int:
+        if self._pid != os.getpid():
+            self._forked()
+        if self._fd >= 0:
+            return self._fd
+        try:
+            inotify = self._inotify = self._inotify or _Inotify()
+            self._fd = inotify.open()
+        except (OSError, AttributeError) as error:  # AttributeError: no such C function
+            self._failure = f"inotify is not available: {error}"
+            return -1
+        self._pid = os.getpid()
+        self._closer = weakref.finalize(self, os.close, self._fd)
+        return self._fd
+
+    def _add(self, fd: int, folder: str) -> int | None:
+        inotify = self._inotify
+        assert inotify is not None
+        try:
+            before = os.lstat(folder)
+            linked = stat.S_ISLNK(before.st_mode)
+            if linked:
+                before = os.stat(folder)
+            if not stat.S_ISDIR(before.st_mode):
+                return None
+            if inotify.filesystem(folder) not in LOCAL_FILESYSTEMS:
+                self._remember_unwatchable(folder)
+                return None
+            wd = inotify.add(fd, folder)
+            after = os.stat(folder)
+        except ValueError:  # a NUL in the path: nothing on disk is called that
+            return None
+        except OSError as error:
+            if error.errno in (errno.ENOSPC, errno.ENOMEM):
+                self._failure = f"the inotify watch limit is reached: {error}"
+            elif error.errno in (errno.EACCES, errno.EPERM):
+                self._remember_unwatchable(folder)
+            return None
+        if wd in self._wds:
+            # The same folder under another path (through a link): its events name that path.
+            self._remember_unwatchable(folder)
+            return None
+        identity = (after.st_ino, after.st_dev)
+        if identity != (before.st_ino, before.st_dev):
+            inotify.remove(fd, wd)  # replaced while we looked: the watch may be on either
+            return None
+        parent = os.path.dirname(folder)
+        anchor = self._folders.get(parent)
+        root = linked or anchor is None or parent == folder
+        if anchor is not None and not root:
+            anchor.children.add(folder)
+        else:
+            self._roots.add(folder)
+        self._folders[folder] = _Watched(wd, identity, root)
+        self._wds[wd] = folder
+        return self._bump(folder)
+
+    def _bump(self, folder: str) -> int:
+        stamp = self._next_stamp
+        self._next_stamp = stamp + 1
+        self._stamps[folder] = stamp
+        self._version += 1
+        return stamp
+
+    def _apply(self, data: bytes) -> None:
+        offset = 0
+        size = _EVENT.size
+        while offset + size <= len(data):
+            wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
+            name_bytes = data[offset + size : offset + size + length].rstrip(b"\0")
+            offset += size + length
+            if mask & _IN_Q_OVERFLOW:
+                self._forget_all()  # some events were lost: nothing watched can be trusted
+                continue
+            folder = self._wds.get(wd)
+            if folder is None:
+                continue  # a watch already dropped
+            if mask & _FOLDER_GONE:
+                self._drop(folder, removed_by_kernel=bool(mask & _IN_IGNORED))
+                continue
+            self._bump(folder)
+            if name_bytes and mask & _ENTRY_REPLACED:
+                child = self._folders.get(os.path.join(folder, os.fsdecode(name_bytes)))
+                if child is not None:
+                    self._drop(os.path.join(folder, os.fsdecode(name_bytes)))
+
+    def _check_root(self, root: str) -> None:
+        watched = self._folders.get(root)
+        if watched is None:
+            self._roots.discard(root)
+            return
+        try:
+            st = os.stat(root)
+        except OSError:
+            self._drop(root)
+            return
+        if (st.st_ino, st.st_dev) != watched.identity:
+            self._drop(root)
+
+    def _drop(self, folder: str, removed_by_kernel: bool = False) -> None:
+        """Stop watching ``folder`` and every watched folder below it."""
+        watched = self._folders.pop(folder, None)
+        if watched is None:
+            return
+        self._version += 1
+        self._stamps.pop(folder, None)
+        self._roots.discard(folder)
+        self._wds.pop(watched.wd, None)
+        anchor = self._folders.get(os.path.dirname(folder))
+        if anchor is not None:
+            anchor.children.discard(folder)
+        if not removed_by_kernel and self._inotify is not None and self._fd >= 0:
+            self._inotify.remove(self._fd, watched.wd)
+        for child in list(watched.children):
+            self._drop(child)
+
+    def _forget_all(self) -> None:
+        if self._inotify is not None and self._fd >= 0:
+            for wd in self._wds:
+                self._inotify.remove(self._fd, wd)
+        self._version += 1
+        self._folders.clear()
+        self._wds.clear()
+        self._stamps.clear()
+        self._roots.clear()
+        self._unwatchable.clear()
+
+    def _forked(self) -> None:
+        """In a child process: the descriptor is the parent's queue. Let go of it (without
+        removing the parent's watches) and start afresh."""
+        if self._closer is not None:
+            self._closer.detach()
+            self._closer = None
+        with contextlib.suppress(OSError):
+            os.close(self._fd)
+        self._fd = -1
+        self._version += 1
+        self._folders.clear()
+        self._wds.clear()
+        self._stamps.clear()
+        self._roots.clear()
+        self._pid = os.getpid()
+
+    def _give_up(self, why: str) -> None:
+        """Watch nothing from now on, and release the descriptor."""
+        self._forget_all()
+        self._failure = why
+        if self._closer is not None:
+            self._closer()
+            self._closer = None
+        self._fd = -1
+
+    def _remember_unwatchable(self, folder: str) -> None:
+        if len(self._unwatchable) >= MAX_UNWATCHABLE:
+            self._unwatchable.clear()
+        self._unwatchable.add(folder)
