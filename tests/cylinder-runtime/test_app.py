@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -326,3 +327,74 @@ def test_exit_is_not_held_up_by_a_slow_log_handler(tmp_path: Path) -> None:
     completed = subprocess.run([sys.executable, str(script)], timeout=4, check=False)
 
     assert completed.returncode == 0
+
+
+def inotify_descriptors() -> int:
+    """How many inotify instances this process holds open."""
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{name}") == "anon_inode:inotify"
+        except OSError:  # the descriptor of the listing itself, already closed
+            continue
+    return count
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_watch_opens_with_the_first_request_and_close_releases_it(
+    make_app: MakeApp, site: Callable[[], tuple[str, str]]
+) -> None:
+    before = inotify_descriptors()
+    app = make_app(site, log_handler=Collector())
+    assert inotify_descriptors() == before  # built, not yet used: nothing opened
+    assert app.test_client().get("/").status_code == 200
+    assert inotify_descriptors() == before + 1
+    app.close()
+    assert inotify_descriptors() == before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_watch_files_false_opens_no_watch(
+    make_app: MakeApp, site: Callable[[], tuple[str, str]]
+) -> None:
+    before = inotify_descriptors()
+    app = make_app(site, log_handler=Collector(), watch_files=False)
+    assert app.test_client().get("/").status_code == 200
+    assert inotify_descriptors() == before
+
+
+@pytest.mark.parametrize("watch_files", [True, False], ids=["events", "stat"])
+def test_every_edit_is_seen_by_the_next_request(
+    make_app: MakeApp, tmp_path: Path, watch_files: bool
+) -> None:
+    root = tmp_path / "sites"
+    deep = root / "site" / "a" / "b"
+    deep.mkdir(parents=True)
+
+    def page(text: str) -> str:
+        return f"def main(response):\n    response.set_data({text!r})\n    return response\n"
+
+    (root / "site.ex.get.py").write_text(page("root v1"), encoding="utf-8")
+    app = make_app(lambda: (str(root), "site"), log_handler=Collector(), watch_files=watch_files)
+    client = app.test_client()
+
+    def body(path: str) -> str:
+        return client.get(path).get_data(as_text=True)
+
+    assert body("/a/b/page") == "root v1"
+    (deep / "page.ex.get.py").write_text(page("deep v1"), encoding="utf-8")  # a new handler
+    assert body("/a/b/page") == "deep v1"
+    with (deep / "page.ex.get.py").open("r+", encoding="utf-8") as file:  # in place, same size
+        file.write(page("deep v2"))
+    assert body("/a/b/page") == "deep v2"
+    temporary = deep / "page.tmp"
+    temporary.write_text(page("deep v3, renamed over"), encoding="utf-8")
+    os.replace(temporary, deep / "page.ex.get.py")
+    assert body("/a/b/page") == "deep v3, renamed over"
+    (root / "site" / "a").rename(root / "site" / "old")  # the folder moves away
+    assert body("/a/b/page") == "root v1"
+    (deep).mkdir(parents=True)
+    (deep / "page.ex.get.py").write_text(page("deep v4, new folder"), encoding="utf-8")
+    assert body("/a/b/page") == "deep v4, new folder"
+    (deep / "page.ex.get.py").unlink()
+    assert body("/a/b/page") == "root v1"

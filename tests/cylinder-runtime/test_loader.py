@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cylinder_router import FolderWatch
 from cylinder_runtime import HandlerLoadError, LoadedFile, ModuleLoader
 from cylinder_runtime import loader as loader_module
 
@@ -576,3 +577,89 @@ def test_settling_an_old_version_never_replaces_a_newer_one(
     assert loader.load(str(page), describe).module.VERSION == 1  # current when it looked
     assert loader.load(str(page), describe).module.VERSION == 2
     assert runs_of(runs) == [1, 2]
+
+
+# --- with a folder watch (inotify): trusted without a stat while the folder is unchanged -----
+
+
+@pytest.fixture
+def watch() -> Any:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("inotify is Linux's")
+    made = FolderWatch()
+    yield made
+    made.close()
+
+
+def stats_of(monkeypatch: pytest.MonkeyPatch, path: Path) -> list[str]:
+    """The `os.stat` calls on ``path`` from now on (the list grows as they happen)."""
+    calls: list[str] = []
+    real = os.stat
+
+    def counting(target: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        if str(target) == str(path):
+            calls.append(str(target))
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting)
+    return calls
+
+
+def test_watched_file_is_trusted_without_a_stat_until_its_folder_changes(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = tmp_path / "runs"
+    site = tmp_path / "site"
+    site.mkdir()
+    page = site / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader(watch=watch)
+    assert loader.load(str(page), describe).module.VERSION == 1
+    stats = stats_of(monkeypatch, page)
+
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 1
+    assert stats == []
+
+    (site / "sibling.txt").write_text("a neighbour changed")  # the folder's stamp moves
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 1  # checked by stat: the same
+    assert len(stats) == 1
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 1  # trusted again
+    assert len(stats) == 1
+
+    write(page, counted(runs, 2))
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 2
+    assert runs_of(runs) == [1, 2]
+
+
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_file_changed_through_another_path_is_seen(
+    tmp_path: Path, watch: FolderWatch, link: str
+) -> None:
+    # Written through a path in another folder, the event is raised there, not in the site.
+    runs = tmp_path / "runs"
+    site = tmp_path / "site"
+    elsewhere = tmp_path / "elsewhere"
+    site.mkdir()
+    elsewhere.mkdir()
+    target = elsewhere / "shared.py"
+    write(target, counted(runs, 1))
+    page = site / "page.ex.get.py"
+    if link == "symbolic":
+        page.symlink_to(target)
+    else:
+        os.link(target, page)
+    loader = ModuleLoader(watch=watch)
+    first = loader.load(str(page), describe)
+    assert first.module.VERSION == 1
+    assert not first.watchable
+    assert first.stamp is None
+
+    with target.open("r+", encoding="utf-8") as file:  # in place: same inode, links intact
+        file.seek(0)
+        file.write(counted(runs, 2))
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 2

@@ -30,73 +30,26 @@ lock, :meth:`~FolderWatch.stamp` is one dictionary lookup.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import stat
-import struct
 import sys
 import threading
 import weakref
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ._inotify import (
+    ENTRY_REPLACED,
+    FOLDER_GONE,
+    IN_IGNORED,
+    IN_Q_OVERFLOW,
+    LOCAL_FILESYSTEMS,
+    READ_SIZE,
+    Inotify,
+    events,
+)
+
 __all__ = ["LOCAL_FILESYSTEMS", "MAX_UNWATCHABLE", "FolderWatch"]
-
-# inotify(7) event bits.
-_IN_MODIFY = 0x00000002
-_IN_ATTRIB = 0x00000004
-_IN_CLOSE_WRITE = 0x00000008
-_IN_MOVED_FROM = 0x00000040
-_IN_MOVED_TO = 0x00000080
-_IN_CREATE = 0x00000100
-_IN_DELETE = 0x00000200
-_IN_DELETE_SELF = 0x00000400
-_IN_MOVE_SELF = 0x00000800
-_IN_UNMOUNT = 0x00002000
-_IN_Q_OVERFLOW = 0x00004000
-_IN_IGNORED = 0x00008000
-_IN_ONLYDIR = 0x01000000
-
-#: What a watch asks for: every change to the folder or to an entry in it, and nothing that mere
-#: reading causes (serving a file must not make its folder look changed).
-_MASK = (
-    _IN_MODIFY
-    | _IN_ATTRIB
-    | _IN_CLOSE_WRITE
-    | _IN_MOVED_FROM
-    | _IN_MOVED_TO
-    | _IN_CREATE
-    | _IN_DELETE
-    | _IN_DELETE_SELF
-    | _IN_MOVE_SELF
-    | _IN_ONLYDIR
-)
-#: Events that mean the named entry of a folder may now be another object.
-_ENTRY_REPLACED = _IN_CREATE | _IN_DELETE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_ATTRIB
-#: Events that mean the watched folder itself is gone from where it was.
-_FOLDER_GONE = _IN_DELETE_SELF | _IN_MOVE_SELF | _IN_UNMOUNT | _IN_IGNORED
-
-_EVENT = struct.Struct("iIII")
-_READ_SIZE = 64 * 1024
-
-#: ``statfs`` magic numbers of the local filesystems whose changes all raise inotify events: ext2,
-#: ext3 and ext4, xfs, btrfs, tmpfs, overlay, zfs, f2fs, ramfs, bcachefs, reiserfs, jfs.
-LOCAL_FILESYSTEMS = frozenset(
-    {
-        0xEF53,
-        0x58465342,
-        0x9123683E,
-        0x01021994,
-        0x794C7630,
-        0x2FC12FC1,
-        0xF2F52010,
-        0x858458F6,
-        0xCA451A4E,
-        0x52654973,
-        0x3153464A,
-    }
-)
 
 #: Folders remembered as not watchable (another filesystem, permissions), so they are not tried
 #: again on every request; past this many the memory starts afresh.
@@ -111,56 +64,6 @@ class _Watched:
     identity: tuple[int, int]
     root: bool
     children: set[str] = field(default_factory=set)
-
-
-class _Inotify:
-    """The inotify calls, through the C library (Linux only: imported modules included)."""
-
-    __slots__ = ("_add", "_fionread", "_init", "_ioctl", "_remove", "_statfs")
-
-    def __init__(self) -> None:
-        import fcntl
-        import termios
-
-        self._ioctl = fcntl.ioctl
-        self._fionread = termios.FIONREAD
-        libc = ctypes.CDLL(None, use_errno=True)
-        self._init: Callable[[int], int] = libc.inotify_init1
-        self._add: Callable[[int, bytes, int], int] = libc.inotify_add_watch
-        self._remove: Callable[[int, int], int] = libc.inotify_rm_watch
-        self._statfs: Callable[[bytes, ctypes.Array[ctypes.c_char]], int] = libc.statfs
-
-    def open(self) -> int:
-        fd = self._init(os.O_NONBLOCK | os.O_CLOEXEC)
-        if fd < 0:
-            raise _os_error("inotify_init1", "")
-        return fd
-
-    def add(self, fd: int, path: str) -> int:
-        wd = self._add(fd, os.fsencode(path), _MASK)
-        if wd < 0:
-            raise _os_error("inotify_add_watch", path)
-        return wd
-
-    def pending(self, fd: int) -> int:
-        """How many bytes of events are queued on ``fd``, without reading them."""
-        answer = self._ioctl(fd, self._fionread, b"\0\0\0\0")
-        return int.from_bytes(answer, sys.byteorder, signed=True)
-
-    def remove(self, fd: int, wd: int) -> None:
-        self._remove(fd, wd)  # fails only for a watch the kernel already dropped
-
-    def filesystem(self, path: str) -> int:
-        """The ``f_type`` of the filesystem holding ``path`` (the first field of statfs)."""
-        buffer = ctypes.create_string_buffer(512)
-        if self._statfs(os.fsencode(path), buffer) != 0:
-            raise _os_error("statfs", path)
-        return ctypes.c_long.from_buffer(buffer).value & 0xFFFFFFFF
-
-
-def _os_error(call: str, path: str) -> OSError:
-    code = ctypes.get_errno()
-    return OSError(code, f"{call}: {os.strerror(code)}", path or None)
 
 
 class FolderWatch:
@@ -204,7 +107,7 @@ class FolderWatch:
         self._pid = os.getpid()
         self._closer: weakref.finalize[[int], FolderWatch] | None = None
         self._failure: str | None = None
-        self._inotify: _Inotify | None = None
+        self._inotify: Inotify | None = None
         if not enabled:
             self._failure = "watching is turned off"
         elif not sys.platform.startswith("linux"):
@@ -280,7 +183,7 @@ class FolderWatch:
                 pending = inotify.pending(fd)
                 while pending:
                     # A read returns whole events only; this size always holds the next one.
-                    self._apply(os.read(fd, max(pending, _READ_SIZE)))
+                    self._apply(os.read(fd, max(pending, READ_SIZE)))
                     pending = inotify.pending(fd)
             except OSError as error:
                 self._give_up(f"reading inotify events failed: {error}")
@@ -301,7 +204,7 @@ class FolderWatch:
         if self._fd >= 0:
             return self._fd
         try:
-            inotify = self._inotify = self._inotify or _Inotify()
+            inotify = self._inotify = self._inotify or Inotify()
             self._fd = inotify.open()
         except (OSError, AttributeError) as error:  # AttributeError: no such C function
             self._failure = f"inotify is not available: {error}"
@@ -360,23 +263,18 @@ class FolderWatch:
         return stamp
 
     def _apply(self, data: bytes) -> None:
-        offset = 0
-        size = _EVENT.size
-        while offset + size <= len(data):
-            wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
-            name_bytes = data[offset + size : offset + size + length].rstrip(b"\0")
-            offset += size + length
-            if mask & _IN_Q_OVERFLOW:
+        for wd, mask, name_bytes in events(data):
+            if mask & IN_Q_OVERFLOW:
                 self._forget_all()  # some events were lost: nothing watched can be trusted
                 continue
             folder = self._wds.get(wd)
             if folder is None:
                 continue  # a watch already dropped
-            if mask & _FOLDER_GONE:
-                self._drop(folder, removed_by_kernel=bool(mask & _IN_IGNORED))
+            if mask & FOLDER_GONE:
+                self._drop(folder, removed_by_kernel=bool(mask & IN_IGNORED))
                 continue
             self._bump(folder)
-            if name_bytes and mask & _ENTRY_REPLACED:
+            if name_bytes and mask & ENTRY_REPLACED:
                 child = self._folders.get(os.path.join(folder, os.fsdecode(name_bytes)))
                 if child is not None:
                     self._drop(os.path.join(folder, os.fsdecode(name_bytes)))

@@ -1,0 +1,139 @@
+"""The kernel side of :mod:`.watching`: Linux's inotify calls through the C library, and the
+events they report. The state (watches, stamps) is kept by :class:`~.watching.FolderWatch`.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+import sys
+from collections.abc import Callable, Iterator
+
+__all__ = [
+    "ENTRY_REPLACED",
+    "FOLDER_GONE",
+    "IN_IGNORED",
+    "IN_Q_OVERFLOW",
+    "LOCAL_FILESYSTEMS",
+    "READ_SIZE",
+    "Inotify",
+    "events",
+]
+
+# inotify(7) event bits.
+IN_MODIFY = 0x00000002
+IN_ATTRIB = 0x00000004
+IN_CLOSE_WRITE = 0x00000008
+IN_MOVED_FROM = 0x00000040
+IN_MOVED_TO = 0x00000080
+IN_CREATE = 0x00000100
+IN_DELETE = 0x00000200
+IN_DELETE_SELF = 0x00000400
+IN_MOVE_SELF = 0x00000800
+IN_UNMOUNT = 0x00002000
+IN_Q_OVERFLOW = 0x00004000
+IN_IGNORED = 0x00008000
+IN_ONLYDIR = 0x01000000
+
+#: What a watch asks for: every change to the folder or to an entry in it, and nothing that mere
+#: reading causes (serving a file must not make its folder look changed).
+MASK = (
+    IN_MODIFY
+    | IN_ATTRIB
+    | IN_CLOSE_WRITE
+    | IN_MOVED_FROM
+    | IN_MOVED_TO
+    | IN_CREATE
+    | IN_DELETE
+    | IN_DELETE_SELF
+    | IN_MOVE_SELF
+    | IN_ONLYDIR
+)
+#: Events that mean the named entry of a folder may now be another object.
+ENTRY_REPLACED = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB
+#: Events that mean the watched folder itself is gone from where it was.
+FOLDER_GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED
+
+_EVENT = struct.Struct("iIII")
+READ_SIZE = 64 * 1024
+
+#: ``statfs`` magic numbers of the local filesystems whose changes all raise inotify events: ext2,
+#: ext3 and ext4, xfs, btrfs, tmpfs, overlay, zfs, f2fs, ramfs, bcachefs, reiserfs, jfs.
+LOCAL_FILESYSTEMS = frozenset(
+    {
+        0xEF53,
+        0x58465342,
+        0x9123683E,
+        0x01021994,
+        0x794C7630,
+        0x2FC12FC1,
+        0xF2F52010,
+        0x858458F6,
+        0xCA451A4E,
+        0x52654973,
+        0x3153464A,
+    }
+)
+
+
+class Inotify:
+    """The inotify calls, through the C library (Linux only: imported modules included)."""
+
+    __slots__ = ("_add", "_fionread", "_init", "_ioctl", "_remove", "_statfs")
+
+    def __init__(self) -> None:
+        import fcntl
+        import termios
+
+        self._ioctl = fcntl.ioctl
+        self._fionread = termios.FIONREAD
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._init: Callable[[int], int] = libc.inotify_init1
+        self._add: Callable[[int, bytes, int], int] = libc.inotify_add_watch
+        self._remove: Callable[[int, int], int] = libc.inotify_rm_watch
+        self._statfs: Callable[[bytes, ctypes.Array[ctypes.c_char]], int] = libc.statfs
+
+    def open(self) -> int:
+        fd = self._init(os.O_NONBLOCK | os.O_CLOEXEC)
+        if fd < 0:
+            raise _os_error("inotify_init1", "")
+        return fd
+
+    def add(self, fd: int, path: str) -> int:
+        wd = self._add(fd, os.fsencode(path), MASK)
+        if wd < 0:
+            raise _os_error("inotify_add_watch", path)
+        return wd
+
+    def pending(self, fd: int) -> int:
+        """How many bytes of events are queued on ``fd``, without reading them."""
+        answer = self._ioctl(fd, self._fionread, b"\0\0\0\0")
+        return int.from_bytes(answer, sys.byteorder, signed=True)
+
+    def remove(self, fd: int, wd: int) -> None:
+        self._remove(fd, wd)  # fails only for a watch the kernel already dropped
+
+    def filesystem(self, path: str) -> int:
+        """The ``f_type`` of the filesystem holding ``path`` (the first field of statfs)."""
+        buffer = ctypes.create_string_buffer(512)
+        if self._statfs(os.fsencode(path), buffer) != 0:
+            raise _os_error("statfs", path)
+        return ctypes.c_long.from_buffer(buffer).value & 0xFFFFFFFF
+
+
+def _os_error(call: str, path: str) -> OSError:
+    code = ctypes.get_errno()
+    return OSError(code, f"{call}: {os.strerror(code)}", path or None)
+
+
+def events(data: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """The events in what one ``read`` returned: ``(watch descriptor, mask, entry name)``, the
+    name empty when the event is about the watched folder itself."""
+    offset = 0
+    size = _EVENT.size
+    while offset + size <= len(data):
+        wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
+        name = data[offset + size : offset + size + length].rstrip(b"\0")
+        offset += size + length
+        yield wd, mask, name

@@ -1,0 +1,422 @@
+"""The folder watch: inotify events move stamps; what a request reads stays good while they hold.
+
+Each test makes real changes on disk and checks that the next poll makes them visible, through a
+`DirectoryCache` or a `Router` the way an application uses them, or that the watch gives up and
+leaves the checking to `stat` where events cannot be trusted.
+"""
+
+from __future__ import annotations
+
+import errno
+import gc
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cylinder_router import DirectoryCache, FolderWatch, Outcome, Router, Site, _inotify, watching
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+
+
+@pytest.fixture
+def watch() -> Iterator[FolderWatch]:
+    made = FolderWatch()
+    yield made
+    made.close()
+
+
+def make(folder: Path, *names: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_text(name)
+    return folder
+
+
+def names(cache: DirectoryCache, folder: Path) -> set[str]:
+    return set(cache.get(str(folder)).files)
+
+
+class StatCounter:
+    """Counts `os.stat` calls while installed."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[str] = []
+        real = os.stat
+
+        def counting(path: object, *args: object, **kwargs: object) -> os.stat_result:
+            self.calls.append(str(path))
+            return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(os, "stat", counting)
+
+
+def test_watched_folder_is_checked_without_a_stat(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make(tmp_path / "site", "a.txt")
+    sub = make(site / "sub", "b.txt")
+    cache = DirectoryCache(watch=watch)
+    first = cache.get(str(site)), cache.get(str(sub))
+    assert watch.stamp(str(site)) is not None
+    assert watch.stamp(str(sub)) is not None
+
+    counter = StatCounter(monkeypatch)
+    watch.poll()
+    assert (cache.get(str(site)), cache.get(str(sub))) == first
+    assert cache.get(str(sub)) is first[1]
+    # the poll checks the root (the site folder) against its inode; `sub` is anchored in it
+    assert counter.calls == [str(site)]
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["create", "remove", "rename in", "rename out", "rename within", "mkdir", "symlink"],
+)
+def test_every_kind_of_change_is_seen_after_the_next_poll(
+    tmp_path: Path, watch: FolderWatch, change: str
+) -> None:
+    site = make(tmp_path / "site", "a.txt", "keep.txt")
+    outside = make(tmp_path / "outside", "moved.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, site) == {"a.txt", "keep.txt"}
+    before = watch.stamp(str(site))
+
+    expected = {"a.txt", "keep.txt"}
+    if change == "create":
+        (site / "new.txt").write_text("new")
+        expected.add("new.txt")
+    elif change == "remove":
+        (site / "a.txt").unlink()
+        expected.discard("a.txt")
+    elif change == "rename in":
+        (outside / "moved.txt").rename(site / "moved.txt")
+        expected.add("moved.txt")
+    elif change == "rename out":
+        (site / "a.txt").rename(outside / "a.txt")
+        expected.discard("a.txt")
+    elif change == "rename within":
+        (site / "a.txt").rename(site / "b.txt")
+        expected = {"b.txt", "keep.txt"}
+    elif change == "mkdir":
+        (site / "folder").mkdir()
+    elif change == "symlink":
+        (site / "link.txt").symlink_to(site / "keep.txt")
+        expected.add("link.txt")
+
+    watch.poll()
+    assert watch.stamp(str(site)) != before
+    assert names(cache, site) == expected
+    if change == "mkdir":
+        assert "folder" in cache.get(str(site)).folders
+
+
+@pytest.mark.parametrize("how", ["write", "append", "touch", "chmod"])
+def test_a_change_to_a_file_moves_its_folders_stamp(
+    tmp_path: Path, watch: FolderWatch, how: str
+) -> None:
+    site = make(tmp_path / "site", "page.ex.get.py")
+    page = site / "page.ex.get.py"
+    stamp = watch.watch(str(site))
+    assert stamp is not None
+
+    if how == "write":
+        page.write_text("changed")
+    elif how == "append":
+        with page.open("a") as file:
+            file.write("more")
+    elif how == "touch":
+        os.utime(page, ns=(1, 1))
+    else:
+        page.chmod(0o600)
+
+    watch.poll()
+    assert watch.stamp(str(site)) not in (None, stamp)
+
+
+def test_reading_files_leaves_stamps_alone(tmp_path: Path, watch: FolderWatch) -> None:
+    site = make(tmp_path / "site", "style.css")
+    stamp = watch.watch(str(site))
+    for _ in range(3):
+        assert (site / "style.css").read_text() == "style.css"
+        assert [entry.name for entry in os.scandir(site)] == ["style.css"]
+    watch.poll()
+    assert watch.stamp(str(site)) == stamp
+
+
+def test_folder_renamed_and_replaced_is_read_again(tmp_path: Path, watch: FolderWatch) -> None:
+    site = make(tmp_path / "site")
+    deep = make(site / "a" / "b", "old.txt")
+    cache = DirectoryCache(watch=watch)
+    cache.get(str(site))
+    cache.get(str(site / "a"))
+    assert names(cache, deep) == {"old.txt"}
+
+    (site / "a").rename(site / "gone")
+    make(site / "a" / "b", "new.txt")
+
+    watch.poll()
+    assert str(deep) not in watch.watched  # dropped with its parent
+    assert names(cache, deep) == {"new.txt"}
+
+
+def test_removed_folder_is_missing_after_the_poll(tmp_path: Path, watch: FolderWatch) -> None:
+    site = make(tmp_path / "site")
+    sub = make(site / "sub", "x.txt")
+    cache = DirectoryCache(watch=watch)
+    cache.get(str(site))
+    assert cache.get(str(sub)).exists
+
+    (sub / "x.txt").unlink()
+    sub.rmdir()
+
+    watch.poll()
+    assert not cache.get(str(sub)).exists
+    assert str(sub) not in watch.watched
+
+
+def test_site_behind_a_swapped_link_is_read_again(tmp_path: Path, watch: FolderWatch) -> None:
+    # A common deployment: `current -> releases/1`, swapped atomically to `releases/2`.
+    make(tmp_path / "releases" / "1" / "webapp", "v1.txt")
+    make(tmp_path / "releases" / "2" / "webapp", "v2.txt")
+    current = tmp_path / "current"
+    current.symlink_to(tmp_path / "releases" / "1")
+    cache = DirectoryCache(watch=watch)
+    cache.get(str(current))
+    assert names(cache, current / "webapp") == {"v1.txt"}
+
+    swap = tmp_path / "current.new"
+    swap.symlink_to(tmp_path / "releases" / "2")
+    os.replace(swap, current)  # no event in any watched folder
+
+    watch.poll()
+    cache.get(str(current))
+    assert names(cache, current / "webapp") == {"v2.txt"}
+
+
+def test_site_whose_ancestor_is_renamed_is_read_again(tmp_path: Path, watch: FolderWatch) -> None:
+    site = make(tmp_path / "srv" / "sites", "old.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, site) == {"old.txt"}
+
+    (tmp_path / "srv").rename(tmp_path / "srv-old")
+    make(site, "new.txt")
+
+    watch.poll()
+    assert names(cache, site) == {"new.txt"}
+
+
+def test_router_sees_a_new_handler_deep_down_after_the_poll(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    make(tmp_path, "webapp.ex.get.py")
+    deep = make(tmp_path / "webapp" / "a" / "b" / "c")
+    router = Router(DirectoryCache(watch=watch))
+    site = Site(str(tmp_path), "webapp")
+    found = router.resolve(site, "/a/b/c/page", "GET")
+    assert found.handler is not None
+    assert found.handler.depth == 0
+    watch.poll()
+    assert router.resolve(site, "/a/b/c/page", "GET") is found  # reused: nothing changed
+
+    (deep / "page.ex.get.py").write_text("def main(response):\n    return response\n")
+    watch.poll()
+    again = router.resolve(site, "/a/b/c/page", "GET")
+    assert again.outcome is Outcome.HANDLER
+    assert again.handler is not None
+    assert again.handler.path == str(deep / "page.ex.get.py")
+
+
+def test_reused_resolution_costs_no_listing_lookups(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make(tmp_path, "webapp.ex.get.py")
+    make(tmp_path / "webapp" / "a" / "b")
+    cache = DirectoryCache(watch=watch)
+    router = Router(cache)
+    site = Site(str(tmp_path), "webapp")
+    router.resolve(site, "/a/b/x", "GET")
+    watch.poll()
+    router.resolve(site, "/a/b/x", "GET")  # found current level by level; remembered as such
+
+    looked_up: list[str] = []
+    real_get = DirectoryCache.get
+
+    def counting(self: DirectoryCache, path: str) -> object:
+        looked_up.append(path)
+        return real_get(self, path)
+
+    monkeypatch.setattr(DirectoryCache, "get", counting)
+    watch.poll()
+    router.resolve(site, "/a/b/x", "GET")
+    assert looked_up == []
+
+
+def test_queue_overflow_drops_every_watch(tmp_path: Path, watch: FolderWatch) -> None:
+    site = make(tmp_path / "site", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    cache.get(str(site))
+    version = watch.version
+    overflow = _inotify._EVENT.pack(-1, _inotify.IN_Q_OVERFLOW, 0, 0)
+    watch._apply(overflow)  # the kernel says events were lost
+
+    assert watch.watched == frozenset()
+    assert watch.stamp(str(site)) is None
+    assert watch.version != version
+    (site / "b.txt").write_text("b")
+    assert names(cache, site) == {"a.txt", "b.txt"}  # read again, and watched again
+    assert watch.stamp(str(site)) is not None
+
+
+def test_a_forked_child_gets_its_own_queue(tmp_path: Path, watch: FolderWatch) -> None:
+    site = make(tmp_path / "site", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, site) == {"a.txt"}
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its polls must not take the parent's events
+        try:
+            os.close(read_end)
+            watch.poll()
+            (site / "child.txt").write_text("child")
+            watch.poll()
+            seen = names(cache, site)
+            os.write(write_end, b"ok" if seen == {"a.txt", "child.txt"} else repr(seen).encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        report = pipe.read()
+    os.waitpid(pid, 0)
+    assert report == b"ok"
+    watch.poll()
+    assert names(cache, site) == {"a.txt", "child.txt"}  # the parent saw its event too
+
+
+def test_folder_on_a_filesystem_without_reliable_events_is_checked_by_stat(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watching, "LOCAL_FILESYSTEMS", frozenset())  # as if on NFS
+    site = make(tmp_path / "site", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, site) == {"a.txt"}
+    assert watch.stamp(str(site)) is None
+    assert watch.active  # other folders might still be watched
+
+    counter = StatCounter(monkeypatch)
+    (site / "b.txt").write_text("b")
+    assert names(cache, site) == {"a.txt", "b.txt"}
+    assert str(site) in counter.calls
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.ENOMEM])
+def test_watch_limit_turns_watching_off_and_stat_takes_over(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    def refuse(self: object, fd: int, path: str) -> int:
+        raise OSError(code, os.strerror(code), path)
+
+    monkeypatch.setattr(_inotify.Inotify, "add", refuse)
+    site = make(tmp_path / "site", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, site) == {"a.txt"}
+    assert not watch.active
+    assert "watch limit" in (watch.failure or "")
+    (site / "b.txt").write_text("b")
+    assert names(cache, site) == {"a.txt", "b.txt"}
+
+
+def test_no_inotify_instance_left_means_stat_checks(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: object) -> int:
+        raise OSError(errno.EMFILE, "inotify_init1: Too many open files")
+
+    monkeypatch.setattr(_inotify.Inotify, "open", refuse)
+    site = make(tmp_path / "site", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, site) == {"a.txt"}
+    assert watch.failure is not None
+    assert "not available" in watch.failure
+    (site / "b.txt").write_text("b")
+    assert names(cache, site) == {"a.txt", "b.txt"}
+
+
+def test_disabled_watch_never_watches(tmp_path: Path) -> None:
+    watch = FolderWatch(enabled=False)
+    site = make(tmp_path / "site", "a.txt")
+    assert watch.watch(str(site)) is None
+    assert not watch.active
+    assert watch.failure == "watching is turned off"
+    watch.poll()  # harmless
+
+
+@pytest.mark.parametrize("path", ["relative/nowhere", "/no/such/folder", "/tmp/a\0b"])
+def test_what_cannot_be_watched_answers_none(watch: FolderWatch, path: str) -> None:
+    assert watch.watch(path) is None
+    assert watch.active
+
+
+def test_a_file_is_not_watched_as_a_folder(tmp_path: Path, watch: FolderWatch) -> None:
+    make(tmp_path, "file.txt")
+    assert watch.watch(str(tmp_path / "file.txt")) is None
+
+
+def test_close_releases_the_descriptor(tmp_path: Path) -> None:
+    watch = FolderWatch()
+    site = make(tmp_path / "site", "a.txt")
+    assert watch.watch(str(site)) is not None
+    fd = watch._fd
+    os.fstat(fd)  # open
+    watch.close()
+    with pytest.raises(OSError, match="Bad file descriptor") as closed:
+        os.fstat(fd)
+    assert closed.value.errno == errno.EBADF
+    assert watch.stamp(str(site)) is None
+    assert watch.watch(str(site)) is None
+    watch.poll()  # harmless after close
+
+
+def test_garbage_collection_releases_the_descriptor(tmp_path: Path) -> None:
+    watch = FolderWatch()
+    assert watch.watch(str(make(tmp_path / "site"))) is not None
+    fd = watch._fd
+    del watch
+    gc.collect()
+    with pytest.raises(OSError, match="Bad file descriptor") as closed:
+        os.fstat(fd)
+    assert closed.value.errno == errno.EBADF
+
+
+def test_same_folder_through_a_link_is_left_to_stat(tmp_path: Path, watch: FolderWatch) -> None:
+    real = make(tmp_path / "real", "a.txt")
+    (tmp_path / "alias").symlink_to(real)
+    cache = DirectoryCache(watch=watch)
+    cache.get(str(real))
+    assert watch.watch(str(tmp_path / "alias")) is None  # its events would name `real`
+    (real / "b.txt").write_text("b")
+    assert names(cache, tmp_path / "alias") == {"a.txt", "b.txt"}
+
+
+def test_threads_polling_together_all_see_a_change(tmp_path: Path, watch: FolderWatch) -> None:
+    site = make(tmp_path / "site", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    cache.get(str(site))
+    (site / "b.txt").write_text("b")
+    start = threading.Barrier(8)
+    seen: list[set[str]] = []
+
+    def request() -> None:
+        start.wait(timeout=10)
+        watch.poll()
+        seen.append(names(cache, site))
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert seen == [{"a.txt", "b.txt"}] * 8
