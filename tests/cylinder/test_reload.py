@@ -1,12 +1,57 @@
-"""Spec: "Import caching and reload behavior"; DECISIONS.md "Reload"."""
+"""Spec: "Import caching and reload behavior"; DECISIONS.md "Reload".
+
+Every test runs twice: with inotify events (the default on Linux) and with `stat` checks
+(`CYLINDER_WATCH_FILES=0`), the way other systems and network filesystems work.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from werkzeug.test import Client
+
+import cylinder
+
+
+@pytest.fixture(autouse=True, params=["1", "0"], ids=["events", "stat"])
+def freshness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("CYLINDER_WATCH_FILES", request.param)
+    return str(request.param)
+
+
+def inotify_descriptors() -> int:
+    count = 0
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{name}") == "anon_inode:inotify"
+        except OSError:
+            continue
+    return count
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
+def test_watch_files_variable_chooses_events_or_stat(
+    client_for: Callable[..., Client], answer: Callable[[str], str], freshness: str
+) -> None:
+    before = inotify_descriptors()
+    client = client_for({"webapp1.ex.get.py": answer("root")})
+    assert client.get("/").text == "root"
+    assert inotify_descriptors() == before + (freshness == "1")
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "disabled"])
+def test_unknown_watch_files_value_is_refused_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CYLINDER_WATCH_FILES", value)
+    with pytest.raises(ValueError, match=f"`CYLINDER_WATCH_FILES` must be 0 or 1.*{value!r}"):
+        cylinder.get_app(lambda: ("sites", "webapp1"), log_handler=logging.NullHandler())
+
 
 COUNTING = """
 import itertools

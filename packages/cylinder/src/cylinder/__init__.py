@@ -13,13 +13,15 @@ answers ``GET /foo/bar``. ``get_app`` builds the WSGI application::
     waitress.serve(app, host="127.0.0.1", port=8080)
 
 ``log_formatter`` is the formatter ``get_app`` gives the log handler; replace it before calling
-``get_app`` to change how records look.
+``get_app`` to change how records look. ``CYLINDER_WATCH_FILES=0`` in the environment makes
+``get_app`` check files with ``stat`` instead of inotify events (see docs/reload.md).
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import os
 from collections.abc import Callable, Mapping
 
 from werkzeug.exceptions import HTTPException
@@ -30,6 +32,9 @@ from cylinder_runtime import Application
 __all__ = ["Application", "get_app", "log_formatter"]
 
 __version__ = "0.3.0"
+
+#: The environment variable that turns inotify watching off (``0``) or on (``1``, the default).
+WATCH_FILES_VARIABLE = "CYLINDER_WATCH_FILES"
 
 #: The formatter of every application built by :func:`get_app` from now on. Its format may use
 #: ``%(request_id)s`` and ``%(timestamp)s`` besides the standard fields.
@@ -57,6 +62,8 @@ def get_app(
         dropped (and counted); 0 for no limit.
     :param abort_extra: status code -> ``HTTPException`` subclass, for codes Werkzeug lacks.
     :raises TypeError: when ``app_map`` is not callable or an argument is malformed.
+    :raises ValueError: when ``CYLINDER_WATCH_FILES`` is set to something other than ``0``/``1``
+        (or ``false``/``true``, ``no``/``yes``, ``off``/``on``).
     """
     return Application(
         app_map,
@@ -66,4 +73,19 @@ def get_app(
         request_id_header=request_id_header,
         log_queue_length=log_queue_length,
         abort_extra=abort_extra,
+        watch_files=_watch_files(os.environ.get(WATCH_FILES_VARIABLE)),
+    )
+
+
+def _watch_files(value: str | None) -> bool:
+    """What ``CYLINDER_WATCH_FILES`` asks for: watching, unless it says no."""
+    if value is None or not value.strip():
+        return True
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(
+        f"`{WATCH_FILES_VARIABLE}` must be 0 or 1 (or false/true, no/yes, off/on), got {value!r}"
     )
