@@ -165,12 +165,14 @@ class Pipeline:
     def _site(self, site_dir: object, site_name: object) -> Site:
         """The checked site for what ``app_map`` returned, kept for absolute string folders
         (a relative one depends on the working directory at the time of the request)."""
-        if type(site_dir) is not str or type(site_name) is not str or not os.path.isabs(site_dir):
+        if type(site_dir) is not str or type(site_name) is not str:
             return Site.from_app_map(site_dir, site_name)
         key = (site_dir, site_name)
-        site = self._sites.get(key)
+        site = self._sites.get(key)  # only absolute folders are ever kept
         if site is None:
             site = Site.from_app_map(site_dir, site_name)
+            if not os.path.isabs(site_dir):
+                return site
             if len(self._sites) >= MAX_SITES:
                 self._sites.clear()
             self._sites[key] = site
