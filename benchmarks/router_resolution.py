@@ -7,6 +7,10 @@ the path costs one ``stat``). Prints microseconds per resolution, the median of 
 the ratio of the largest site to the smallest at the same depth: it should stay near 1, since the
 cost grows with depth, not with the number of files.
 
+Two tables: ``stat``, a router whose cache checks each folder with ``stat`` (``Router()``, the
+portable way), and ``events``, a router whose cache has a ``FolderWatch`` (inotify), each
+resolution preceded by the ``poll()`` an application makes once per request.
+
 Run with ``cylinder_router`` importable, e.g.::
 
     hatch -e hatch-test.cylinder-router run python benchmarks/router_resolution.py
@@ -22,9 +26,10 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from cylinder_router import Outcome, Router, Site
+from cylinder_router import DirectoryCache, FolderWatch, Outcome, Router, Site
 
 SITE_NAME = "webapp1"
 SIZES = (10, 1_000, 10_000)
@@ -95,15 +100,19 @@ def count_route_files(root: Path) -> int:
     return sum(1 for path in root.rglob("*.py"))
 
 
-def time_resolution(router: Router, site: Site, path: str, iterations: int, runs: int) -> float:
-    """Median microseconds per ``resolve(site, path, "GET")`` over ``runs`` runs."""
+def time_resolution(
+    router: Router, site: Site, path: str, iterations: int, runs: int, poll: Callable[[], None]
+) -> float:
+    """Median microseconds per ``poll(); resolve(site, path, "GET")`` over ``runs`` runs."""
     resolve = router.resolve
     for _ in range(max(100, iterations // 10)):  # warm-up: listings cached, code paths hot
+        poll()
         resolve(site, path, "GET")
     per_call = []
     for _ in range(runs):
         started = time.perf_counter_ns()
         for _ in range(iterations):
+            poll()
             resolve(site, path, "GET")
         per_call.append((time.perf_counter_ns() - started) / iterations / 1000)
     return statistics.median(per_call)
@@ -126,7 +135,13 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=2000, help="resolutions per run")
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (median)")
     parser.add_argument("--seed", type=int, default=2024, help="seed for the sites' shapes")
+    parser.add_argument(
+        "--checks", default="stat,events", help="which caches to time: stat, events (inotify)"
+    )
     args = parser.parse_args()
+    checks = [name.strip() for name in args.checks.split(",") if name.strip()]
+    if not checks or set(checks) - {"stat", "events"}:
+        parser.error(f"--checks takes stat and/or events, not {args.checks!r}")
 
     print("cylinder-router: one resolution (GET, settled cache), microseconds")
     print(f"python {platform.python_version()} on {platform.system()} {platform.machine()}")
@@ -144,22 +159,34 @@ def main() -> None:
         stat_us = time_stat(sites[SIZES[-1]].folder, args.iterations, args.runs)
         print(f"\nfor scale, one os.stat of a folder: {stat_us:.2f} µs\n")
 
-        header = ["depth", *(f"{size:,} files" for size in SIZES), f"{SIZES[-1]:,}/{SIZES[0]:,}"]
-        print("".join(f"{cell:>15}" for cell in header))
-        for depth in range(1, MAX_DEPTH + 1):
-            path = chain(depth)
-            row: list[float] = []
-            for size in SIZES:
-                router = Router()
-                found = router.resolve(sites[size], path, "GET")
-                expected = os.path.join(sites[size].folder, *path.split("/")[1:-1])
-                if found.outcome is not Outcome.HANDLER or found.handler is None:
-                    sys.exit(f"{path} on the {size}-file site did not resolve to a handler")
-                if os.path.dirname(found.handler.path) != expected:
-                    sys.exit(f"{path} on the {size}-file site resolved to {found.handler.path}")
-                row.append(time_resolution(router, sites[size], path, args.iterations, args.runs))
-            cells = [str(depth), *(f"{value:.1f}" for value in row), f"{row[-1] / row[0]:.2f}"]
-            print("".join(f"{cell:>15}" for cell in cells))
+        for check in checks:
+            print(f"{check}: " + ("a stat per folder" if check == "stat" else "one poll, no stat"))
+            time_table(sites, check, args.iterations, args.runs)
+            print()
+
+
+def time_table(sites: dict[int, Site], check: str, iterations: int, runs: int) -> None:
+    """Print one row per depth: microseconds per resolution on each site, and the ratio."""
+    header = ["depth", *(f"{size:,} files" for size in SIZES), f"{SIZES[-1]:,}/{SIZES[0]:,}"]
+    print("".join(f"{cell:>15}" for cell in header))
+    for depth in range(1, MAX_DEPTH + 1):
+        path = chain(depth)
+        row: list[float] = []
+        for size in SIZES:
+            watch = FolderWatch(enabled=check == "events")
+            router = Router(DirectoryCache(watch=watch))
+            found = router.resolve(sites[size], path, "GET")
+            expected = os.path.join(sites[size].folder, *path.split("/")[1:-1])
+            if found.outcome is not Outcome.HANDLER or found.handler is None:
+                sys.exit(f"{path} on the {size}-file site did not resolve to a handler")
+            if os.path.dirname(found.handler.path) != expected:
+                sys.exit(f"{path} on the {size}-file site resolved to {found.handler.path}")
+            if check == "events" and not watch.watched:
+                sys.exit(f"nothing could be watched: {watch.failure}")
+            row.append(time_resolution(router, sites[size], path, iterations, runs, watch.poll))
+            watch.close()
+        cells = [str(depth), *(f"{value:.1f}" for value in row), f"{row[-1] / row[0]:.2f}"]
+        print("".join(f"{cell:>15}" for cell in cells))
 
 
 if __name__ == "__main__":
