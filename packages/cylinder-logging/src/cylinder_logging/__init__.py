@@ -13,6 +13,10 @@ record carries the id of the request that logged it. Standard library only::
             logs.logger.info("order %s paid", order_id)  # returns at once
         logs.drain(timeout=1.0)  # wait until those records were written
 
+A call site hot enough to matter (an access line) can describe itself once as a
+:class:`CallSite` and log with :meth:`LogService.log_deferred`: the listener then builds the
+record, the same one ``logger.info`` would have queued.
+
 Formats may use ``%(request_id)s`` (``-`` outside a request) and ``%(timestamp)s`` (a
 timezone-aware ``datetime``); :func:`default_formatter` returns Cylinder's default format.
 """
@@ -20,11 +24,13 @@ timezone-aware ``datetime``); :func:`default_formatter` returns Cylinder's defau
 from __future__ import annotations
 
 from .context import current_request_id, request_scope
+from .deferred import CallSite
 from .formatting import default_formatter
 from .ids import new_request_id, sanitize_request_id
 from .service import LogService
 
 __all__ = [
+    "CallSite",
     "LogService",
     "current_request_id",
     "default_formatter",

@@ -4,6 +4,10 @@ Logging threads only ever append to the queue; they never wait for room. When th
 new records are dropped and counted, and the next record that finds room is preceded by a WARNING
 saying how many were lost. Every accepted record gets a sequence number, so a caller can wait for
 exactly the records queued so far (:meth:`RecordQueue.mark` and :meth:`RecordQueue.wait_for`).
+
+The queue holds prepared records and :data:`~cylinder_logging.deferred.DeferredRecord` tuples
+alike (a :data:`QueuedRecord`): the bound, the drop counting and the sequence numbers apply to
+both.
 """
 
 from __future__ import annotations
@@ -13,10 +17,14 @@ import threading
 from collections import deque
 from logging.handlers import QueueHandler
 
+from .deferred import DeferredRecord
 from .formatting import timestamp_of
 from .records import NO_REQUEST_ID, prepare_record
 
-__all__ = ["QueueingHandler", "RecordQueue", "drop_report"]
+__all__ = ["QueuedRecord", "QueueingHandler", "RecordQueue", "drop_report"]
+
+#: What the queue holds: a record prepared in the logging thread, or one the listener builds.
+QueuedRecord = logging.LogRecord | DeferredRecord
 
 
 def drop_report(name: str, count: int, queue_length: int) -> logging.LogRecord:
@@ -64,7 +72,7 @@ class RecordQueue:
     def __init__(self, name: str, queue_length: int) -> None:
         self._name = name
         self._queue_length = queue_length
-        self._records: deque[logging.LogRecord] = deque()
+        self._records: deque[QueuedRecord] = deque()
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._progressed = threading.Condition(self._lock)
@@ -83,10 +91,11 @@ class RecordQueue:
         with self._lock:
             return self._dropped
 
-    def put_nowait(self, record: logging.LogRecord, /) -> None:
+    def put_nowait(self, record: QueuedRecord, /) -> None:
         """Queue ``record``, or drop and count it if the queue is full or closed.
 
-        :param record: a record made ready by :func:`~cylinder_logging.records.prepare_record`.
+        :param record: a record made ready by :func:`~cylinder_logging.records.prepare_record`,
+            or a tuple made by :func:`~cylinder_logging.deferred.capture`.
         """
         with self._lock:
             if self._closed:
@@ -107,7 +116,7 @@ class RecordQueue:
                 self._idle = False
                 self._arrived.notify()
 
-    def get(self) -> logging.LogRecord | None:
+    def get(self) -> QueuedRecord | None:
         """Wait for the next record; ``None`` once the queue is closed and empty.
 
         Call :meth:`task_done` when the record has been handled.
@@ -117,7 +126,7 @@ class RecordQueue:
                 return None
             return self._records.popleft()
 
-    def get_batch(self, linger: float) -> list[logging.LogRecord] | None:
+    def get_batch(self, linger: float) -> list[QueuedRecord] | None:
         """Wait for records and take every one queued; ``None`` once closed and empty.
 
         After the first record arrives, waits up to ``linger`` seconds for more, so that a busy

@@ -10,11 +10,13 @@ import os
 import sys
 import threading
 import weakref
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
+from .deferred import DEFERRABLE, CallSite, RecordBuilder, capture
 from .formatting import default_formatter
-from .queueing import QueueingHandler, RecordQueue
+from .queueing import QueuedRecord, QueueingHandler, RecordQueue
 
 __all__ = ["EXIT_FLUSH_TIMEOUT", "LogService"]
 
@@ -30,6 +32,7 @@ class LogService:
 
     Logging calls prepare the record in the calling thread (merged message, traceback text,
     ``request_id``, ``timestamp``) and queue it; they never wait for the handler, however slow.
+    :meth:`log_deferred` queues only what the listener needs to build the same record.
     When ``queue_length`` records are waiting, new ones are dropped and counted (see
     :attr:`dropped`), and a WARNING with the count is queued once there is room again.
 
@@ -96,7 +99,8 @@ class LogService:
         logger.propagate = False
         handler.setFormatter(formatter)
         self._queue = RecordQueue(name, queue_length)
-        logger.addHandler(QueueingHandler(self._queue, handler))
+        self._queueing = QueueingHandler(self._queue, handler)
+        logger.addHandler(self._queueing)
         self._logger = logger
         self._handler = handler
         self._state = threading.Lock()
@@ -165,6 +169,60 @@ class LogService:
         thread.join(timeout)
         return not thread.is_alive()
 
+    def log_deferred(self, site: CallSite, msg: str, args: tuple[object, ...]) -> None:
+        """Log ``msg % args`` from ``site``, cheaply: the listener builds the record.
+
+        For hot call sites that know where they are, such as an access line: there is no stack
+        walk, and no :class:`logging.LogRecord` is made in this thread. The call merges the
+        message and captures what depends on this thread and moment (the time, the request id,
+        the thread and its name, the asyncio task); the listener builds the record from that.
+        The handler gets the record that ``logger.handle(logger.makeRecord(...))`` would have
+        queued at the same moment, with every attribute, ``request_id`` and ``timestamp`` alike
+        (``processName`` is read when the listener builds it). The queue's bound and drop
+        counting apply as usual.
+
+        The record takes that normal path instead, so that anything that could see it before
+        the queue sees it in this thread, when the logger has filters, other handlers or a
+        parent it propagates to, when its queueing handler has filters or a level above
+        ``site.level``, or when a record factory is set with
+        :func:`logging.setLogRecordFactory`. So it does when ``msg`` is not a ``str``, when
+        ``args`` is not a tuple or holds one mapping, and on a Python whose records have
+        attributes :mod:`~cylinder_logging.deferred` does not know. The handler's own level and
+        filters apply in the listener, as for every record.
+
+        :param site: where the record comes from, with its level; nothing is logged if the
+            logger is not enabled for that level.
+        :param msg: the message format, merged as ``msg % args`` (when ``args`` is not empty)
+            in this thread, as every record of this service is.
+        :param args: the arguments of the message.
+        """
+        logger = self._logger
+        if not logger.isEnabledFor(site.level):
+            return
+        queueing = self._queueing
+        handlers = logger.handlers
+        if (
+            logger.filters
+            or len(handlers) != 1
+            or handlers[0] is not queueing
+            or queueing.filters
+            or site.level < queueing.level
+            or (logger.propagate and logger.parent is not None)
+            or logging.getLogRecordFactory() is not logging.LogRecord
+            or type(msg) is not str
+            or type(args) is not tuple
+            or (len(args) == 1 and isinstance(args[0], Mapping))
+            or not DEFERRABLE
+        ):
+            logger.handle(_make_record(logger, site, msg, args))
+            return
+        try:
+            message = msg % args if args else msg
+        except Exception:  # reported as the queueing handler reports a message it cannot merge
+            queueing.handleError(_make_record(logger, site, msg, args))
+            return
+        self._queue.put_nowait(capture(site, logger.name, message))
+
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every record queued before this call has been handled.
 
@@ -210,18 +268,34 @@ class LogService:
         self._thread = thread
 
     def _listen(self) -> None:
-        """Feed queued records to the handler until the queue is closed and empty."""
+        """Feed queued records to the handler until the queue is closed and empty.
+
+        Deferred records are built here, and only when the handler's level lets them through.
+        """
         queue, handler = self._queue, self._handler
+        builder = RecordBuilder(os.getpid())
+        build = builder.build
         try:
             while (batch := queue.get_batch(LINGER)) is not None:
                 try:
-                    for record in batch:
+                    builder.refresh()
+                    for item in batch:
+                        record: logging.LogRecord | None = None
                         try:
-                            if record.levelno >= handler.level:
-                                handler.handle(record)
+                            if isinstance(item, tuple):
+                                if item[0].level < handler.level:
+                                    continue
+                                record = build(item)
+                            else:
+                                record = item
+                                if record.levelno < handler.level:
+                                    continue
+                            handler.handle(record)
                         except Exception:
                             with contextlib.suppress(Exception):
-                                handler.handleError(record)
+                                handler.handleError(
+                                    record if record is not None else _bare_record(item)
+                                )
                 finally:
                     queue.task_done(len(batch))  # one lock round per batch, not per record
         finally:
@@ -247,7 +321,7 @@ class _ServiceLogger(logging.Logger):
         """
         if self.disabled or self.manager.disable >= level:
             return False
-        return level >= self.getEffectiveLevel()
+        return level >= (self.level or self.getEffectiveLevel())  # no call when a level is set
 
     def getChild(self, suffix: str) -> Self:
         """Return a new logger named ``<name>.<suffix>`` whose records go through this one.
@@ -257,6 +331,26 @@ class _ServiceLogger(logging.Logger):
         child = type(self)(f"{self.name}.{suffix}")
         child.parent = self
         return child
+
+
+def _make_record(
+    logger: logging.Logger, site: CallSite, msg: str, args: tuple[object, ...]
+) -> logging.LogRecord:
+    """Return the record ``logger`` makes for a deferred call that takes the normal path."""
+    return logger.makeRecord(
+        logger.name, site.level, site.pathname, site.lineno, msg, args, None, site.func
+    )
+
+
+def _bare_record(item: QueuedRecord) -> logging.LogRecord:
+    """Return a record for a handler's ``handleError`` when a deferred record could not be
+    built (it always can be: this is a last resort, so that the failure is not silent)."""
+    if isinstance(item, logging.LogRecord):
+        return item
+    site, name, message = item[:3]
+    return logging.LogRecord(
+        name, site.level, site.pathname, site.lineno, message, None, None, site.func
+    )
 
 
 def _after_fork(service: weakref.ref[LogService]) -> None:
