@@ -14,7 +14,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.test import Client
 from werkzeug.wrappers import Request
 
-from cylinder_logging import LogService, request_scope, sanitize_request_id
+from cylinder_logging import CallSite, LogService, request_scope, sanitize_request_id
 from cylinder_router import DirectoryCache, FolderWatch, Router
 
 from .aborter import Abort, check_abort_extra
@@ -136,11 +136,10 @@ class Application:
             except Exception as exc:
                 status = 400 if isinstance(exc, UnicodeError) else 500
                 body = self._fail(environ, start_response, exc, path, status)
-            logger = self.logger
-            if logger.isEnabledFor(logging.INFO):
+            logs = self._logs
+            if logs.logger.isEnabledFor(logging.INFO):
                 elapsed = (time.perf_counter() - started) * 1000
-                method = environ.get("REQUEST_METHOD", "")
-                logger.handle(_access_record(logger, method, path, status, elapsed))
+                _access_record(logs, environ.get("REQUEST_METHOD", ""), path, status, elapsed)
         if self.wait_for_logs:
             self._logs.drain(DRAIN_TIMEOUT)
         return body
@@ -190,27 +189,16 @@ class Application:
         self._stop_logs()
 
 
-def _access_record(
-    logger: logging.Logger, method: str, path: str, status: int, elapsed: float
-) -> logging.LogRecord:
-    """The one INFO record per request: method, path, status, milliseconds.
+def _access_record(logs: LogService, method: str, path: str, status: int, elapsed: float) -> None:
+    """Log the one INFO record per request: method, path, status, milliseconds.
 
-    Made directly rather than through ``logger.info`` to skip the stack walk that finds the
-    caller: it is always this function.
+    Logged with ``log_deferred`` rather than ``logger.info``: no stack walk to find the caller
+    (it is always this function), and the record is built by the listener thread, not here.
     """
-    return logger.makeRecord(
-        logger.name,
-        logging.INFO,
-        __file__,
-        _ACCESS_LINE,
-        "%s %s %s %.2fms",
-        (method, path, status, elapsed),
-        None,
-        "access",
-    )
+    logs.log_deferred(_ACCESS_SITE, "%s %s %s %.2fms", (method, path, status, elapsed))
 
 
-_ACCESS_LINE = _access_record.__code__.co_firstlineno
+_ACCESS_SITE = CallSite(logging.INFO, __file__, _access_record.__code__.co_firstlineno, "access")
 
 
 class _InContext:
