@@ -420,3 +420,46 @@ def test_threads_polling_together_all_see_a_change(tmp_path: Path, watch: Folder
     for thread in threads:
         thread.join(timeout=10)
     assert seen == [{"a.txt", "b.txt"}] * 8
+
+
+def test_a_request_checks_only_the_roots_it_uses(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One app serving many folders of sites (one per tenant) must not stat them all per request.
+    cache = DirectoryCache(watch=watch)
+    tenants = [make(tmp_path / f"tenant{number}", "a.txt") for number in range(20)]
+    for tenant in tenants:
+        cache.get(str(tenant))
+    assert all(watch.is_root(str(tenant)) for tenant in tenants)
+
+    counter = StatCounter(monkeypatch)
+    watch.poll()
+    cache.get(str(tenants[3]))
+    cache.get(str(tenants[3]))
+    assert counter.calls == [str(tenants[3])]  # once per poll, and only this one
+
+
+def test_reused_resolution_sees_its_site_folder_link_swapped(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    for release in ("1", "2"):
+        make(tmp_path / "releases" / release, "webapp.ex.get.py")
+        make(tmp_path / "releases" / release / "webapp")
+    make(tmp_path / "releases" / "2" / "webapp", "page.ex.get.py")
+    current = tmp_path / "current"
+    current.symlink_to(tmp_path / "releases" / "1")
+    router = Router(DirectoryCache(watch=watch))
+    site = Site(str(current), "webapp")
+    first = router.resolve(site, "/page", "GET")
+    watch.poll()
+    assert router.resolve(site, "/page", "GET") is first  # reused
+    assert first.handler is not None
+    assert first.handler.depth == 0
+
+    swap = tmp_path / "current.new"
+    swap.symlink_to(tmp_path / "releases" / "2")
+    os.replace(swap, current)
+    watch.poll()
+    again = router.resolve(site, "/page", "GET")
+    assert again.handler is not None
+    assert again.handler.path == str(current / "webapp" / "page.ex.get.py")

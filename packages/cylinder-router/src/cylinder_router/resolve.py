@@ -36,6 +36,9 @@ _OPTIONS = "options"
 #: Resolutions a router keeps for reuse while the folders they were read from are unchanged.
 MAX_RESOLUTIONS = 4096
 
+#: What a resolution is kept under: site folder, site name, path, method.
+_Key = tuple[str, str, str, str]
+
 
 class Outcome(enum.Enum):
     """What answers a request, before any handler runs."""
@@ -189,9 +192,9 @@ class Router:
     ) -> None:
         """:param max_resolutions: how many recent resolutions to keep for reuse."""
         self._cache = cache if cache is not None else DirectoryCache()
-        # key -> (resolution, the watch's version before it was found, when every folder it was
-        # read from is watched; else None)
-        self._resolutions: dict[tuple[str, str, str, str], tuple[Resolution, int | None]] = {}
+        # key -> (resolution, the watch's version before it was found when every folder it was
+        # read from is watched, else None; the roots among those folders)
+        self._resolutions: dict[_Key, tuple[Resolution, int | None, tuple[str, ...]]] = {}
         self._max_resolutions = max_resolutions
 
     @property
@@ -243,9 +246,12 @@ class Router:
             version = watch.version if watch is not None else None  # read before any listing
             known = self._resolutions.get(key)
             if known is not None:
-                found, seen = known
-                if seen is not None and seen == version:
-                    return found  # no watched folder changed since it was worked out
+                found, seen, roots = known
+                if seen is not None and watch is not None:
+                    for root in roots:
+                        watch.stamp(root)  # checked against its inode; dropped if it moved
+                    if watch.version == seen:
+                        return found  # no watched folder changed since it was worked out
                 if self._unchanged(found.levels):
                     self._remember(key, found, version)
                     return found
@@ -260,19 +266,18 @@ class Router:
             return found
         return self._resolve(site, path, method)
 
-    def _remember(
-        self, key: tuple[str, str, str, str], found: Resolution, version: int | None
-    ) -> None:
+    def _remember(self, key: _Key, found: Resolution, version: int | None) -> None:
         """Keep ``found`` for reuse; with the watch's ``version`` (read before its listings were
-        checked) when every folder it was read from is watched, so that an unchanged version
-        alone proves it current."""
+        checked) when every folder it was read from is watched, so that an unchanged version,
+        once its roots are checked, proves it current."""
         watch = self._cache.watch
         if watch is None or version is None:
-            self._resolutions[key] = (found, None)
+            self._resolutions[key] = (found, None, ())
             return
-        stamp = watch.stamp
-        watched = all(stamp(level.listing.path) is not None for level in found.levels)
-        self._resolutions[key] = (found, version if watched else None)
+        paths = {level.listing.path for level in found.levels}
+        watched = all(watch.stamp(path) is not None for path in paths)
+        roots = tuple(path for path in paths if watch.is_root(path))
+        self._resolutions[key] = (found, version if watched else None, roots)
 
     def _unchanged(self, levels: tuple[Level, ...]) -> bool:
         """Whether every folder a resolution was read from still has the same listing.

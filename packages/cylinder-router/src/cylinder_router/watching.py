@@ -13,9 +13,10 @@ Folders are watched only where the events can be trusted, and are checked with `
   sees changes made on other machines without any event;
 - a folder whose parent is watched is *anchored*: renaming, replacing or removing it is an event
   in the parent, which drops it and every watched folder below it. Any other watched folder (the
-  site folder itself, a folder reached through a symbolic link) is a *root*, whose path may come
-  to lead elsewhere without an event (an ancestor renamed, a ``current -> release`` link
-  swapped): each :meth:`FolderWatch.poll` checks it with one ``stat`` against the inode watched;
+  folder of sites, a folder reached through a symbolic link) is a *root*, whose path may come to
+  lead elsewhere without an event (an ancestor renamed, a ``current -> release`` link swapped):
+  the first :meth:`FolderWatch.stamp` of a root after each poll checks it with one ``stat``
+  against the inode watched, so a request pays for the roots it uses, not for every root;
 - an event queue overflow, a fork (the child would share the parent's queue), or any error reading
   the queue drops every watch, and everything is read again.
 
@@ -24,7 +25,8 @@ a folder cannot be watched (``max_user_watches``), :meth:`FolderWatch.stamp` ans
 callers fall back to ``stat``.
 
 A watch is read by many threads; :meth:`~FolderWatch.poll` and :meth:`~FolderWatch.watch` take a
-lock, :meth:`~FolderWatch.stamp` is one dictionary lookup.
+lock, :meth:`~FolderWatch.stamp` is a dictionary lookup (plus, for a root not yet checked since
+the last poll, the lock and a ``stat``).
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class FolderWatch:
 
     __slots__ = (
         "__weakref__",
+        "_checked",
         "_closer",
         "_failure",
         "_fd",
@@ -100,6 +103,9 @@ class FolderWatch:
         self._wds: dict[int, str] = {}
         self._stamps: dict[str, int] = {}
         self._roots: set[str] = set()
+        # Roots checked since the last poll; replaced (not cleared) by each poll, so a thread
+        # only ever sees roots checked after its own poll.
+        self._checked: set[str] = set()
         self._unwatchable: set[str] = set()
         self._next_stamp = 1
         self._version = 0
@@ -141,9 +147,24 @@ class FolderWatch:
     def stamp(self, folder: str) -> int | None:
         """The folder's stamp as of the last :meth:`poll`, or ``None`` when it is not watched.
 
-        :param folder: an absolute path, as given to :meth:`watch`.
+        A root is checked against the inode watched the first time it is asked for after each
+        poll; the stamps of folders below a root are good while the root is.
+
+        :param folder: a path as given to :meth:`watch`.
         """
-        return self._stamps.get(folder)
+        found = self._stamps.get(folder)
+        if found is None or folder not in self._roots or folder in self._checked:
+            return found
+        with self._lock:
+            if folder in self._roots and folder not in self._checked:
+                self._check_root(folder)
+                if folder in self._roots:
+                    self._checked.add(folder)
+            return self._stamps.get(folder)
+
+    def is_root(self, folder: str) -> bool:
+        """Whether ``folder`` is watched as a root, checked by :meth:`stamp` after each poll."""
+        return folder in self._roots
 
     def watch(self, folder: str) -> int | None:
         """Start watching ``folder`` (before reading it) and return its stamp.
@@ -166,9 +187,10 @@ class FolderWatch:
             return self._add(fd, folder)
 
     def poll(self) -> None:
-        """Take every change the kernel has queued and update the stamps; check the roots.
+        """Take every change the kernel has queued and update the stamps.
 
-        After it returns, a folder changed before the call has a new stamp or is not watched.
+        After it returns, a folder changed before the call has a new stamp or is not watched
+        (for a root, from its next :meth:`stamp`).
         """
         if self._fd < 0:
             return
@@ -188,8 +210,7 @@ class FolderWatch:
             except OSError as error:
                 self._give_up(f"reading inotify events failed: {error}")
                 return
-            for root in list(self._roots):
-                self._check_root(root)
+            self._checked = set()
 
     def close(self) -> None:
         """Stop watching and release the inotify descriptor. Every stamp is ``None`` after."""
