@@ -159,3 +159,62 @@ def test_wait_for_cuts_the_linger_short() -> None:
     thread.join(10)
     assert taken
     assert taken[0] - started < 10  # not the 30 s linger
+
+
+def test_a_waiting_listener_is_handed_a_full_batch_at_once() -> None:
+    """A listener lingering in ``get_batch`` (or starved of the GIL there) gets the records as
+    soon as ``HANDOFF_AT`` are queued, and the thread that queued the last one waits for that."""
+    import threading
+    import time
+
+    from cylinder_logging.queueing import HANDOFF_AT
+
+    queue = RecordQueue("test", 0)
+    taken: list[tuple[float, int]] = []
+
+    def listen() -> None:
+        batch = queue.get_batch(linger=30.0) or []
+        taken.append((time.monotonic(), len(batch)))
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    for n in range(HANDOFF_AT):
+        queue.put_nowait(record(f"r{n}"))
+    returned = time.monotonic()
+    thread.join(10)
+    assert taken, "the listener lingered on"
+    assert taken[0][1] == HANDOFF_AT
+    assert taken[0][0] <= returned  # the last put returned once the batch was taken
+
+
+def test_a_queue_at_the_handoff_size_is_taken_without_lingering() -> None:
+    import time
+
+    from cylinder_logging.queueing import HANDOFF_AT
+
+    queue = RecordQueue("test", 0)
+    for n in range(HANDOFF_AT):
+        queue.put_nowait(record(f"r{n}"))
+    started = time.monotonic()
+    batch = queue.get_batch(linger=30.0)
+    assert batch is not None
+    assert len(batch) == HANDOFF_AT
+    assert time.monotonic() - started < 10
+
+
+def test_small_queues_hand_off_at_half_their_bound() -> None:
+    import threading
+
+    queue = RecordQueue("test", 4)
+    taken: list[int] = []
+
+    def listen() -> None:
+        taken.append(len(queue.get_batch(linger=30.0) or []))
+
+    thread = threading.Thread(target=listen)
+    thread.start()
+    queue.put_nowait(record("r0"))
+    queue.put_nowait(record("r1"))
+    thread.join(10)
+    assert taken in ([1], [2])  # the first record may wake it from idle alone, never a linger
+    assert queue.dropped == 0

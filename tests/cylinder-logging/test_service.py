@@ -405,3 +405,37 @@ def test_a_forked_child_gets_a_listener_of_its_own(tmp_path: Path) -> None:
     lines = out.read_text().splitlines()
     assert sum("from the child" in line for line in lines) == 1
     assert sum("from the parent" in line for line in lines) == 1
+
+
+def test_a_listener_busy_in_the_handler_is_never_handed_records(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    """The handoff waits only for a listener that waits to take records: with the handler
+    stuck, logging many records costs no handoff timeouts."""
+    import time
+
+    from cylinder_logging.queueing import HANDOFF_AT, HANDOFF_TIMEOUT
+
+    recorder = make_recorder(blocking=True)
+    service = make_service(handler=recorder, queue_length=0)
+    block_listener(service, recorder)
+    started = time.monotonic()
+    for n in range(4 * HANDOFF_AT):
+        service.logger.info("r%d", n)
+    assert time.monotonic() - started < HANDOFF_AT * HANDOFF_TIMEOUT  # one wait per record: 4x
+    recorder.release()
+    assert service.drain(TIMEOUT)
+    assert len(recorder.records) == 4 * HANDOFF_AT + 1
+
+
+def test_records_after_a_busy_batch_are_handled_without_a_drain(
+    make_service: ServiceFactory, make_recorder: RecorderFactory
+) -> None:
+    recorder = make_recorder()
+    service = make_service(handler=recorder)
+    for n in range(10):
+        service.logger.info("r%d", n)
+    assert service.drain(TIMEOUT)
+    service.logger.info("after the burst")  # the listener lingers without being woken
+    assert recorder.wait_for(11)
+    assert recorder.messages()[-1] == "after the burst"

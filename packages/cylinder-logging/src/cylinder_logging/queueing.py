@@ -1,9 +1,19 @@
 """The bounded record queue between logging threads and the listener, and its handler.
 
-Logging threads only ever append to the queue; they never wait for room. When the queue is full,
-new records are dropped and counted, and the next record that finds room is preceded by a WARNING
-saying how many were lost. Every accepted record gets a sequence number, so a caller can wait for
-exactly the records queued so far (:meth:`RecordQueue.mark` and :meth:`RecordQueue.wait_for`).
+Logging threads append to the queue; they never wait for room, nor for the handler. When the
+queue is full, new records are dropped and counted, and the next record that finds room is
+preceded by a WARNING saying how many were lost. Every accepted record gets a sequence number,
+so a caller can wait for exactly the records queued so far (:meth:`RecordQueue.mark` and
+:meth:`RecordQueue.wait_for`).
+
+One wait is allowed, for the listener's sake: when the listener is waiting to take records and
+:data:`HANDOFF_AT` of them are queued, the thread that queued the last one waits until the
+listener has taken them (:data:`HANDOFF_TIMEOUT` at most). The listener needs the GIL to take
+them, and a thread that keeps the GIL but lets go of it briefly and often (a short system call
+per request) starves it: CPython only forces a switch after 5 ms without any. Meanwhile each of
+those releases wakes the listener in vain, which the logging thread pays for, and the queue
+fills until records are dropped. The waiting thread hands the GIL over. A listener busy in the
+handler is not waiting to take records, so a slow handler still never makes anyone wait.
 
 The queue holds prepared records and :data:`~cylinder_logging.deferred.DeferredRecord` tuples
 alike (a :data:`QueuedRecord`): the bound, the drop counting and the sequence numbers apply to
@@ -21,7 +31,21 @@ from .deferred import DeferredRecord
 from .formatting import timestamp_of
 from .records import NO_REQUEST_ID, prepare_record
 
-__all__ = ["QueuedRecord", "QueueingHandler", "RecordQueue", "drop_report"]
+__all__ = [
+    "HANDOFF_AT",
+    "HANDOFF_TIMEOUT",
+    "QueuedRecord",
+    "QueueingHandler",
+    "RecordQueue",
+    "drop_report",
+]
+
+#: How many queued records make the logging thread hand them to a waiting listener (half the
+#: queue's bound when that is smaller). About 10 ms of records at 25,000 a second: fewer
+#: handoffs cost more waits, more let the listener starve longer.
+HANDOFF_AT = 256
+#: The most seconds a logging thread waits for the listener to take the records it handed over.
+HANDOFF_TIMEOUT = 0.01
 
 #: What the queue holds: a record prepared in the logging thread, or one the listener builds.
 QueuedRecord = logging.LogRecord | DeferredRecord
@@ -84,6 +108,12 @@ class RecordQueue:
         self._listening = False
         self._idle = False  # the listener waits for a first record: wake it on the next one
         self._urgent = False  # someone waits for the records queued so far: do not linger
+        self._taking = False  # the listener is in get_batch: records can be handed to it
+        self._busy = False  # the last batch had several records: more are on their way
+        self._handoff_at = (
+            min(HANDOFF_AT, max(1, queue_length // 2)) if queue_length else HANDOFF_AT
+        )
+        self._taken = threading.Condition(self._lock)
 
     @property
     def dropped(self) -> int:
@@ -115,6 +145,10 @@ class RecordQueue:
             if self._idle:  # wake the listener once per burst, not once per record
                 self._idle = False
                 self._arrived.notify()
+            elif self._taking and len(self._records) >= self._handoff_at:
+                self._urgent = True  # hand them over: see the module's documentation
+                self._arrived.notify()
+                self._taken.wait(HANDOFF_TIMEOUT)
 
     def get(self) -> QueuedRecord | None:
         """Wait for the next record; ``None`` once the queue is closed and empty.
@@ -131,21 +165,37 @@ class RecordQueue:
 
         After the first record arrives, waits up to ``linger`` seconds for more, so that a busy
         server wakes the listener once per burst instead of once per record (each wake-up is a
-        thread switch that the request threads pay for). :meth:`wait_for` and :meth:`close`
+        thread switch that the request threads pay for). After a batch of several records, it
+        lingers first without asking to be woken by the next record, and only then waits for
+        one. :meth:`wait_for`, :meth:`close` and a handoff (see the module's documentation)
         cut the wait short. Call :meth:`task_done` with the batch's length when handled.
 
         :param linger: the most seconds to let a burst gather.
         """
         with self._lock:
-            if not self._wait_for_records():
-                return None
-            if linger > 0 and not (self._closed or self._urgent):
-                self._arrived.wait(linger)
-            self._urgent = False
-            self._idle = False
-            batch = list(self._records)
-            self._records.clear()
-            return batch
+            self._taking = True
+            try:
+                gathered = False
+                if self._busy and linger > 0 and not self._records and not self._hurried():
+                    self._arrived.wait(linger)
+                    gathered = bool(self._records)
+                if not self._wait_for_records():
+                    return None
+                if not gathered and linger > 0 and not self._hurried():
+                    self._arrived.wait(linger)
+                self._urgent = False
+                self._idle = False
+                batch = list(self._records)
+                self._records.clear()
+                self._busy = len(batch) > 1
+                self._taken.notify_all()
+                return batch
+            finally:
+                self._taking = False
+
+    def _hurried(self) -> bool:
+        """Whether the listener must take what is queued without lingering (lock held)."""
+        return self._closed or self._urgent or len(self._records) >= self._handoff_at
 
     def _wait_for_records(self) -> bool:
         """Wait (holding the lock) until a record is queued; False if closed and empty."""
@@ -178,10 +228,13 @@ class RecordQueue:
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._progressed = threading.Condition(self._lock)
+        self._taken = threading.Condition(self._lock)
         self._records.clear()
         self._handled = self._accepted
         self._idle = False
         self._urgent = False
+        self._taking = False
+        self._busy = False
         self._listening = False
 
     def set_listening(self, listening: bool) -> None:
