@@ -146,8 +146,7 @@ class RecordQueue:
                 self._idle = False
                 self._arrived.notify()
             elif self._taking and len(self._records) >= self._handoff_at:
-                self._urgent = True  # hand them over: see the module's documentation
-                self._arrived.notify()
+                self._arrived.notify()  # hand them over: see the module's documentation
                 self._taken.wait(HANDOFF_TIMEOUT)
 
     def get(self) -> QueuedRecord | None:
@@ -183,11 +182,12 @@ class RecordQueue:
                     return None
                 if not gathered and linger > 0 and not self._hurried():
                     self._arrived.wait(linger)
+                # After a drain, quiet is likely: wait for the next record without lingering.
+                self._busy = len(self._records) > 1 and not self._urgent
                 self._urgent = False
                 self._idle = False
                 batch = list(self._records)
                 self._records.clear()
-                self._busy = len(batch) > 1
                 self._taken.notify_all()
                 return batch
             finally:
