@@ -153,13 +153,26 @@ class FolderWatch:
         :param folder: a path as given to :meth:`watch`.
         """
         found = self._stamps.get(folder)
-        if found is None or folder not in self._roots or folder in self._checked:
+        if found is None or folder not in self._roots:
             return found
-        with self._lock:
-            if folder in self._roots and folder not in self._checked:
-                self._check_root(folder)
-                if folder in self._roots:
-                    self._checked.add(folder)
+        checked = self._checked
+        if folder in checked:
+            return found
+        # A root not checked since the last poll: is its path still the inode watched? (No lock
+        # for the common answer, yes; a set replaced by a poll meanwhile is simply dropped.)
+        watched = self._folders.get(folder)
+        try:
+            st = os.stat(folder)
+            same = watched is not None and (st.st_ino, st.st_dev) == watched.identity
+        except OSError:
+            same = False
+        with self._lock if not same else contextlib.nullcontext():
+            if self._folders.get(folder) is not watched:
+                return None  # dropped or watched again meanwhile: let the caller look again
+            if not same:
+                self._drop(folder)
+                return None
+            checked.add(folder)
             return self._stamps.get(folder)
 
     def is_root(self, folder: str) -> bool:
@@ -299,19 +312,6 @@ class FolderWatch:
                 child = self._folders.get(os.path.join(folder, os.fsdecode(name_bytes)))
                 if child is not None:
                     self._drop(os.path.join(folder, os.fsdecode(name_bytes)))
-
-    def _check_root(self, root: str) -> None:
-        watched = self._folders.get(root)
-        if watched is None:
-            self._roots.discard(root)
-            return
-        try:
-            st = os.stat(root)
-        except OSError:
-            self._drop(root)
-            return
-        if (st.st_ino, st.st_dev) != watched.identity:
-            self._drop(root)
 
     def _drop(self, folder: str, removed_by_kernel: bool = False) -> None:
         """Stop watching ``folder`` and every watched folder below it."""
