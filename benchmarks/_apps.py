@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import subprocess
+import time
+from logging.handlers import QueueHandler, QueueListener
 from typing import TYPE_CHECKING
 
 from _bench import (
@@ -21,7 +24,7 @@ from _bench import (
     SiteLayout,
     werkzeug_app,
 )
-from flask import Flask, Response, g
+from flask import Flask, Response, g, request
 
 import cylinder
 
@@ -54,19 +57,50 @@ def source_line() -> str:
     return f"cylinder {cylinder.__version__} from {top} at commit {commit}, {state}"
 
 
-def flask_app(layout: SiteLayout) -> Flask:
+class FlaskWithAccessLog(Flask):
+    """A Flask app that also logs one access record per request, the standard library's way to
+    log without waiting for the handler: a ``QueueHandler`` on the request's side and a
+    ``QueueListener`` thread feeding the same discarding handler Cylinder's records go to."""
+
+    def drain_logs(self) -> None:
+        """Wait until every queued record was handled (each timed run pays for its records)."""
+        self.access_queue.join()
+
+    def close(self) -> None:
+        self.access_listener.stop()
+
+    access_queue: queue.Queue[logging.LogRecord]
+    access_listener: QueueListener
+
+
+def flask_app(layout: SiteLayout, access_log: bool = False) -> Flask:
     """Flask doing the same work: a ``before_request`` and an ``after_request`` hook, the root
-    and deep routes, and Flask's own static route for the static file."""
-    app = Flask("cylinder_benchmark", static_folder=layout.static_folder, static_url_path="/static")
+    and deep routes, and Flask's own static route for the static file. With ``access_log``, also
+    one INFO record per request (method, path, status, milliseconds) as Cylinder logs at DEBUG."""
+    kind = FlaskWithAccessLog if access_log else Flask
+    app = kind("cylinder_benchmark", static_folder=layout.static_folder, static_url_path="/static")
+    access: logging.Logger | None = None
+    if isinstance(app, FlaskWithAccessLog):
+        app.access_queue = queue.Queue(-1)
+        access = logging.Logger("flask-access", logging.DEBUG)  # unregistered, like Cylinder's
+        access.addHandler(QueueHandler(app.access_queue))
+        app.access_listener = QueueListener(app.access_queue, DiscardHandler())
+        app.access_listener.start()
 
     @app.before_request
     def early_hook() -> None:
         g.early = "1"
+        g.started = time.perf_counter()
 
     @app.after_request
     def late_hook(response: Response) -> Response:
         response.headers[EARLY_HEADER] = g.early
         response.headers[LATE_HEADER] = "1"
+        if access is not None:
+            elapsed = (time.perf_counter() - g.started) * 1000
+            access.info(
+                "%s %s %s %.2fms", request.method, request.path, response.status_code, elapsed
+            )
         return response
 
     @app.get(ROUTES["root"])
@@ -97,6 +131,7 @@ def build_peers(layout: SiteLayout) -> dict[str, WSGIApplication]:
     apps: dict[str, WSGIApplication] = {
         "werkzeug": werkzeug_app(layout),
         "flask": flask_app(layout),
+        "flask-access": flask_app(layout, access_log=True),
     }
     for label, level in CYLINDER_LEVELS.items():
         apps[label] = cylinder_app(layout, level)
