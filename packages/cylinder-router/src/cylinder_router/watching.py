@@ -188,6 +188,8 @@ class FolderWatch:
 
         :param folder: an absolute path.
         """
+        if self._failure is not None or folder in self._unwatchable:
+            return None  # (asked again on every request: answered without the lock)
         with self._lock:
             known = self._stamps.get(folder)
             if known is not None:

@@ -94,7 +94,8 @@ class Application:
         # finalizer must not run then too, without one, behind a slow handler.
         self._stop_logs.atexit = False
         # Opened lazily by the first request, closed by `close` or when the app is collected.
-        self._watch = FolderWatch(enabled=watch_files)
+        # Without it, the caches check with stat and nothing is polled.
+        self._watch = FolderWatch() if watch_files else None
         self._pipeline = Pipeline(
             app_map,
             app_map_plan,
@@ -185,7 +186,8 @@ class Application:
     def close(self) -> None:
         """Flush the log queue and stop its thread, and stop watching files. The application
         stops logging after, and checks files with ``stat`` if it is called again."""
-        self._watch.close()
+        if self._watch is not None:
+            self._watch.close()
         self._stop_logs()
 
 
