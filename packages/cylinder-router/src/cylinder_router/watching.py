@@ -81,6 +81,7 @@ class FolderWatch:
 
     __slots__ = (
         "__weakref__",
+        "_applying",
         "_checked",
         "_closer",
         "_failure",
@@ -106,6 +107,7 @@ class FolderWatch:
         # Roots checked since the last poll; replaced (not cleared) by each poll, so a thread
         # only ever sees roots checked after its own poll.
         self._checked: set[str] = set()
+        self._applying = False  # a poller has taken events and not yet applied them
         self._unwatchable: set[str] = set()
         self._next_stamp = 1
         self._version = 0
@@ -207,15 +209,27 @@ class FolderWatch:
         After it returns, a folder changed before the call has a new stamp or is not watched
         (for a root, from its next :meth:`stamp`).
         """
-        if self._fd < 0:
+        fd = self._fd
+        inotify = self._inotify
+        if fd < 0 or inotify is None:
+            return
+        # Nothing queued and nobody applying what they took: nothing changed before this call,
+        # so no lock (threads would queue on it behind each other's system call). The flag is
+        # read after the queue: a poller sets it before it takes events.
+        try:
+            pending = inotify.pending(fd)
+        except OSError:
+            pending = -1
+        if pending == 0 and not self._applying and self._pid == os.getpid():
+            self._checked = set()
             return
         with self._lock:
+            if self._fd < 0:
+                return
             if self._pid != os.getpid():
                 self._forked()
                 return
-            fd = self._fd
-            inotify = self._inotify
-            assert inotify is not None
+            self._applying = True
             try:
                 pending = inotify.pending(fd)
                 while pending:
@@ -225,6 +239,8 @@ class FolderWatch:
             except OSError as error:
                 self._give_up(f"reading inotify events failed: {error}")
                 return
+            finally:
+                self._applying = False
             self._checked = set()
 
     def close(self) -> None:
