@@ -60,11 +60,11 @@ MAX_UNWATCHABLE = 1024
 
 @dataclass(slots=True)
 class _Watched:
-    """One watched folder: its watch descriptor, the inode it watches, and its stamp."""
+    """One watched folder: its watch descriptor, the inode it watches, and the anchored folders
+    below it (dropped with it). Whether it is a root is kept in ``FolderWatch._roots`` only."""
 
     wd: int
     identity: tuple[int, int]
-    root: bool
     children: set[str] = field(default_factory=set)
 
 
@@ -303,7 +303,7 @@ class FolderWatch:
             anchor.children.add(folder)
         else:
             self._roots.add(folder)
-        self._folders[folder] = _Watched(wd, identity, root)
+        self._folders[folder] = _Watched(wd, identity)
         self._wds[wd] = folder
         return self._bump(folder)
 

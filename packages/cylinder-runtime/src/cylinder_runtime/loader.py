@@ -236,10 +236,7 @@ def _fingerprint_of(st: os.stat_result) -> _Fingerprint:
 
 def _not_a_link(path: str) -> bool:
     """Whether ``path`` itself is not a symbolic link (whose target changes elsewhere)."""
-    try:
-        return not os.path.islink(path)
-    except (OSError, ValueError):
-        return False
+    return not os.path.islink(path)  # (islink answers False for a path it cannot lstat)
 
 
 def _line_in(path: str, exc: BaseException) -> int | None:
