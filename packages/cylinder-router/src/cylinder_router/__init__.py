@@ -22,14 +22,28 @@ all; the watch's owner calls ``poll()`` once per request::
     router = Router(DirectoryCache(watch=watch))
     watch.poll()  # as each request arrives
     router.resolve(site, "/foo/bar", "GET")
+
+To read a file that was found, open it with :func:`open_beneath`: it never follows a link out
+of the folder, never blocks on a FIFO, and gives a descriptor of a regular file or an error::
+
+    fd, st = open_beneath(site.folder, "css/style.css")
 """
 
 from __future__ import annotations
 
-from .errors import RouterError, SiteError
+from .errors import (
+    LeavesBaseError,
+    MissingFileError,
+    NotRegularFileError,
+    OpenBeneathError,
+    RefusedFileError,
+    RouterError,
+    SiteError,
+)
 from .filenames import DEFAULT_METHOD, KNOWN_METHODS, Kind, NotRoute, RouteName, parse_filename
 from .listing import DirectoryCache, Listing, SegmentFiles
 from .methods import method_refusal
+from .opening import open_beneath
 from .paths import (
     RequestPath,
     is_inside,
@@ -49,10 +63,15 @@ __all__ = [
     "DirectoryCache",
     "FolderWatch",
     "Kind",
+    "LeavesBaseError",
     "Level",
     "Listing",
+    "MissingFileError",
+    "NotRegularFileError",
     "NotRoute",
+    "OpenBeneathError",
     "Outcome",
+    "RefusedFileError",
     "RejectedFile",
     "RequestPath",
     "Resolution",
@@ -70,6 +89,7 @@ __all__ = [
     "is_lookup_safe",
     "iter_candidates",
     "method_refusal",
+    "open_beneath",
     "parse_filename",
     "route_table",
     "split_path",
