@@ -16,11 +16,21 @@ from pathlib import Path
 
 import pytest
 
+# The kits of the drivers on real servers (PostgreSQL, Redis): see store_servers.py.
+from store_servers import (  # noqa: F401
+    postgres_kit,
+    postgres_run,
+    postgres_store,
+    redis_kit,
+    redis_run,
+    redis_store,
+)
+
 from cylinder_sessions import Driver, MemoryDriver, Record, SQLiteDriver, StoreRecord
 from cylinder_sessions.testing import DriverKit
 
 #: Every driver the conformance suite runs against, by the name of its ``<name>_kit`` fixture.
-DRIVERS = ["memory", "sqlite"]
+DRIVERS = ["memory", "sqlite", "postgres", "redis"]
 
 
 @pytest.fixture
