@@ -19,6 +19,7 @@ from cylinder_router import DirectoryCache, FolderWatch, Router
 
 from .aborter import Abort, check_abort_extra
 from .body import guard_input
+from .debugpage import WARNING_TEXT
 from .inject import BUILTIN_NAMES, plan_call
 from .loader import ModuleLoader
 from .pipeline import Pipeline
@@ -46,6 +47,9 @@ class Application:
     :param watch_files: learn of changed files from the kernel (inotify, on Linux) where it
         can, instead of a ``stat`` of every folder and file on the path per request; False
         checks everything with ``stat``. Either way a change is seen by the next request.
+    :param debug: answer an uncaught error that no ``500.py`` answers with a page showing the
+        traceback and source code (see docs/debugging.md), and log a warning saying so. Never
+        for an application the public can reach.
     :raises TypeError: when ``app_map`` is not callable, asks for a parameter no one
         provides, or ``abort_extra`` is malformed.
     """
@@ -64,6 +68,7 @@ class Application:
         log_queue_length: int = 1000,
         abort_extra: Mapping[int, type[HTTPException]] | None = None,
         watch_files: bool = True,
+        debug: bool = False,
     ) -> None:
         if not callable(app_map):
             raise TypeError(
@@ -78,6 +83,8 @@ class Application:
         if not isinstance(request_id_header, str) or not request_id_header:
             raise TypeError(f"`request_id_header` must be a header name, not {request_id_header!r}")
         extra = check_abort_extra(abort_extra)
+        if not isinstance(debug, bool):
+            raise TypeError(f"`debug` must be True or False, not {debug!r}")
 
         self.wait_for_logs = False
         self._request_id_key = "HTTP_" + request_id_header.upper().replace("-", "_")
@@ -104,12 +111,21 @@ class Application:
             Abort(extra),
             self._logs.logger,
             self._watch,
+            debug=debug,
         )
+        self._debug = debug
+        if debug:
+            self._logs.logger.warning(WARNING_TEXT)
 
     @property
     def logger(self) -> logging.Logger:
         """The application's own logger: the one handed to every ``main()`` as ``log``."""
         return self._logs.logger
+
+    @property
+    def debug(self) -> bool:
+        """Whether uncaught errors show the debug page (traceback and source code)."""
+        return self._debug
 
     @property
     def dropped_log_records(self) -> int:

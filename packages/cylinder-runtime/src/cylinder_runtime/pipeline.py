@@ -21,6 +21,7 @@ from werkzeug.wrappers import Request, Response
 from cylinder_router import FolderWatch, Outcome, Resolution, RouteFile, Router, Site
 
 from .aborter import Abort
+from .debugpage import Fault, debug_response
 from .errors import AppMapError
 from .inject import ERROR_HANDLER_NAMES, CallPlan
 from .loader import ModuleLoader
@@ -59,6 +60,8 @@ class Exchange:
     :param available: what a ``main()`` may ask for: the built-ins and ``app_map``'s extras.
     :param site: the site ``app_map`` named, once known.
     :param resolution: what the router found, once known.
+    :param running: the route file being loaded or run, until it returns; for the debug page.
+    :param running_main: that file's ``main``, once loaded.
     """
 
     request: Request
@@ -67,6 +70,8 @@ class Exchange:
     available: dict[str, object]
     site: Site | None = None
     resolution: Resolution | None = None
+    running: RouteFile | None = None
+    running_main: Callable[..., object] | None = None
 
 
 class Pipeline:
@@ -79,12 +84,15 @@ class Pipeline:
     :param log: the application's logger.
     :param watch: the folder watch the router's cache and the loader read; polled once as each
         request starts, so that both see every change made before it arrived.
+    :param debug: answer an uncaught error that no ``500.py`` answers with the debug page
+        (traceback and source) instead of the generic 500.
     """
 
     __slots__ = (
         "_abort",
         "_app_map",
         "_app_map_plan",
+        "_debug",
         "_loader",
         "_log",
         "_router",
@@ -101,6 +109,7 @@ class Pipeline:
         abort: Abort,
         log: logging.Logger,
         watch: FolderWatch | None = None,
+        debug: bool = False,
     ) -> None:
         self._app_map = app_map
         self._app_map_plan = app_map_plan
@@ -110,6 +119,7 @@ class Pipeline:
         self._log = log
         self._sites: dict[tuple[str, str], Site] = {}
         self._watch = watch
+        self._debug = debug
 
     def handle(self, request: Request) -> Response:
         """Answer one request. Never raises: every failure becomes a response."""
@@ -204,7 +214,9 @@ class Pipeline:
         self, ex: Exchange, route_file: RouteFile, e: HTTPException | None = None
     ) -> None:
         site_dir = ex.site.site_dir if ex.site is not None else ""
+        ex.running, ex.running_main = route_file, None
         loaded = self._loader.load(route_file.path, lambda: _describe(route_file, site_dir))
+        ex.running_main = loaded.main
         available: Mapping[str, object] = ex.available
         if e is not None:
             available = {**ex.available, "e": e}
@@ -214,6 +226,7 @@ class Pipeline:
                 "must return the same response passed in: "
                 f"{loaded.plan.where} returned {type(result).__name__}"
             )
+        ex.running = ex.running_main = None
 
     def _on_error(self, ex: Exchange, exc: Exception) -> None:
         """Turn an exception into the response, through the nearest error-handler file.
@@ -239,6 +252,7 @@ class Pipeline:
                 exc_info=failed,
             )
             _replace_body(ex.response, InternalServerError().get_response())
+            self._show_debug_page(ex, failed)
 
     def _try_error_handler(self, ex: Exchange, http: HTTPException) -> Exception | None:
         """Answer with the error handler for ``http``; the exception it raised, if any."""
@@ -251,11 +265,20 @@ class Pipeline:
     def _run_error_handler(self, ex: Exchange, http: HTTPException) -> None:
         _replace_body(ex.response, http.get_response(ex.request.environ))
         resolution = ex.resolution
-        if resolution is None or http.code is None:
-            return  # app_map failed: there is no site to look for error handlers in
-        handler = resolution.error_handler(http.code)
+        # When app_map failed there is no site to look for error handlers in.
+        handler = None
+        if resolution is not None and http.code is not None:
+            handler = resolution.error_handler(http.code)
         if handler is not None:
             self._run_file(ex, handler, e=http)
+        elif isinstance(http, InternalServerError) and http.original_exception is not None:
+            self._show_debug_page(ex, http.original_exception)
+
+    def _show_debug_page(self, ex: Exchange, exc: BaseException) -> None:
+        """In debug mode, answer with the debug page for ``exc`` (no ``500.py`` answered it)."""
+        if self._debug:
+            fault = Fault(exc, ex.request, ex.site, ex.running, ex.running_main)
+            _replace_body(ex.response, debug_response(fault))
 
     def _internal_error(self, ex: Exchange, exc: Exception) -> InternalServerError:
         request = ex.request
