@@ -14,7 +14,9 @@ answers ``GET /foo/bar``. ``get_app`` builds the WSGI application::
 
 ``log_formatter`` is the formatter ``get_app`` gives the log handler; replace it before calling
 ``get_app`` to change how records look. ``CYLINDER_WATCH_FILES=0`` in the environment makes
-``get_app`` check files with ``stat`` instead of inotify events (see docs/reload.md).
+``get_app`` check files with ``stat`` instead of inotify events (see docs/reload.md), and
+``CYLINDER_DEBUG=1`` turns on the debug page (see docs/debugging.md) for an application built
+without an explicit ``debug=``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ __version__ = "0.3.0"
 #: The environment variable that turns inotify watching off (``0``) or on (``1``, the default).
 WATCH_FILES_VARIABLE = "CYLINDER_WATCH_FILES"
 
+#: The environment variable that turns the debug page on (``1``) or off (``0``, the default) for
+#: an application built with ``debug=None``.
+DEBUG_VARIABLE = "CYLINDER_DEBUG"
+
 #: The formatter of every application built by :func:`get_app` from now on. Its format may use
 #: ``%(request_id)s`` and ``%(timestamp)s`` besides the standard fields.
 log_formatter: logging.Formatter = default_formatter()
@@ -48,6 +54,7 @@ def get_app(
     request_id_header: str = "X-Request-ID",
     log_queue_length: int = 1000,
     abort_extra: Mapping[int, type[HTTPException]] | None = None,
+    debug: bool | None = None,
 ) -> Application:
     """Build a Cylinder WSGI application.
 
@@ -61,10 +68,14 @@ def get_app(
     :param log_queue_length: how many records may wait for the handler before new ones are
         dropped (and counted); 0 for no limit.
     :param abort_extra: status code -> ``HTTPException`` subclass, for codes Werkzeug lacks.
+    :param debug: show uncaught errors that no ``500.py`` answers as a page with the traceback
+        and source code, for development only; None reads ``CYLINDER_DEBUG`` (off when unset).
     :raises TypeError: when ``app_map`` is not callable or an argument is malformed.
-    :raises ValueError: when ``CYLINDER_WATCH_FILES`` is set to something other than ``0``/``1``
-        (or ``false``/``true``, ``no``/``yes``, ``off``/``on``).
+    :raises ValueError: when ``CYLINDER_WATCH_FILES`` or ``CYLINDER_DEBUG`` is set to something
+        other than ``0``/``1`` (or ``false``/``true``, ``no``/``yes``, ``off``/``on``).
     """
+    if debug is None:
+        debug = _switch(DEBUG_VARIABLE, os.environ.get(DEBUG_VARIABLE), default=False)
     return Application(
         app_map,
         log_level=log_level,
@@ -73,19 +84,23 @@ def get_app(
         request_id_header=request_id_header,
         log_queue_length=log_queue_length,
         abort_extra=abort_extra,
-        watch_files=_watch_files(os.environ.get(WATCH_FILES_VARIABLE)),
+        watch_files=_switch(
+            WATCH_FILES_VARIABLE, os.environ.get(WATCH_FILES_VARIABLE), default=True
+        ),
+        debug=debug,
     )
 
 
-def _watch_files(value: str | None) -> bool:
-    """What ``CYLINDER_WATCH_FILES`` asks for: watching, unless it says no."""
+def _switch(variable: str, value: str | None, *, default: bool) -> bool:
+    """What an on/off environment variable asks for; ``default`` when it is unset or empty.
+
+    :raises ValueError: naming the variable, for a value that is neither on nor off.
+    """
     if value is None or not value.strip():
-        return True
+        return default
     word = value.strip().lower()
     if word in ("1", "true", "yes", "on"):
         return True
     if word in ("0", "false", "no", "off"):
         return False
-    raise ValueError(
-        f"`{WATCH_FILES_VARIABLE}` must be 0 or 1 (or false/true, no/yes, off/on), got {value!r}"
-    )
+    raise ValueError(f"`{variable}` must be 0 or 1 (or false/true, no/yes, off/on), got {value!r}")

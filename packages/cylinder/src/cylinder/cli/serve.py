@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import inspect
+import ipaddress
 import os
 import re
 import signal
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Protocol, cast
 
-from cylinder import get_app
+from cylinder import DEBUG_VARIABLE, get_app
 from cylinder_runtime import Application
 
 from ._common import EXIT_OK, CommandError, UsageError, resolve_site
@@ -24,7 +26,17 @@ from ._common import EXIT_OK, CommandError, UsageError, resolve_site
 if TYPE_CHECKING:
     from signal import _HANDLER
 
-__all__ = ["DESCRIPTION", "EXIT_CODES", "HELP", "Served", "configure", "load_target", "run"]
+__all__ = [
+    "DESCRIPTION",
+    "EXIT_CODES",
+    "HELP",
+    "Served",
+    "configure",
+    "is_loopback",
+    "load_target",
+    "refuse_public_debug",
+    "run",
+]
 
 HELP = "serve a site folder or an application with waitress"
 DESCRIPTION = """\
@@ -38,12 +50,19 @@ TARGET is either
     or any WSGI callable) or a function that takes no arguments and returns one.
 
 Once listening, one line is printed: `Serving TARGET on http://HOST:PORT`. `--port 0` takes a
-free port; the line shows which."""
+free port; the line shows which.
+
+`--debug` turns on the debug page: an uncaught error shows its traceback and source code in the
+browser (for a `module:name` TARGET, `CYLINDER_DEBUG=1` is set while it is imported and built,
+so an application built with `get_app(app_map)` turns it on). It is for development only: with
+debug on, a `--host` that is not a loopback address is refused unless `--debug-public` is given
+too."""
 EXIT_CODES = """\
 exit codes:
   0  stopped by Ctrl-C (SIGINT) or SIGTERM
   1  cannot listen (port in use), or the application failed to import or build
-  2  usage error: a bad option, no such site, or TARGET names no application"""
+  2  usage error: a bad option, no such site, TARGET names no application, or debug mode
+     on a host that is not a loopback address without `--debug-public`"""
 
 #: ``package.module:attribute.path``
 _MODULE_TARGET = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -112,15 +131,33 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="how many requests are handled at once (default: 4)",
     )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="show uncaught errors as a page with the traceback and source code (development "
+        "only; refused on a host that is not a loopback address)",
+    )
+    parser.add_argument(
+        "--debug-public",
+        action="store_true",
+        help="with --debug, allow a host that is not a loopback address: anyone who can "
+        "connect sees tracebacks and source code",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve ``args.target`` until SIGINT or SIGTERM."""
-    with _stop_on_signals():
+    if args.debug_public and not args.debug:
+        raise UsageError("`--debug-public` only goes with `--debug`")
+    if args.debug:
+        refuse_public_debug(args.host, args.debug_public, "`--debug`")
+    with _stop_on_signals(), _debug_variable(args.debug):
         try:
-            served = load_target(args.target)
+            served = load_target(args.target, debug=args.debug)
             try:
+                if served.owned is not None and served.owned.debug and not args.debug:
+                    refuse_public_debug(args.host, args.debug_public, f"`{DEBUG_VARIABLE}=1`")
                 _serve(served.app, args)
             finally:
                 if served.owned is not None:
@@ -148,21 +185,92 @@ def _serve(app: _WSGIApp, args: argparse.Namespace) -> None:
         server.close()
 
 
-def load_target(target: str) -> Served:
+def load_target(target: str, debug: bool = False) -> Served:
     """The application TARGET names.
 
-    :raises UsageError: when TARGET names no site, module or application.
+    :param debug: build the site's application in debug mode; for a module, check that the
+        application it builds is in debug mode (``CYLINDER_DEBUG=1`` should have seen to it).
+    :raises UsageError: when TARGET names no site, module or application, or ``debug`` is asked
+        of an application built with ``debug=False``.
     :raises CommandError: when the site's own code fails while being imported or called.
     """
     if _MODULE_TARGET.fullmatch(target) and not os.path.exists(target):
-        return _load_object(target)
+        served = _load_object(target)
+        if debug and served.owned is not None and not served.owned.debug:
+            served.owned.close()
+            raise UsageError(
+                f"TARGET `{target}` builds its application with `debug=False`, which `--debug` "
+                "cannot change: call `get_app` without `debug` (it then reads "
+                f"`{DEBUG_VARIABLE}`) or with `debug=True`"
+            )
+        if debug and served.owned is None:
+            print(
+                f"cylinder serve: note: TARGET `{target}` is not a Cylinder application; "
+                f"`--debug` only set `{DEBUG_VARIABLE}=1` while it was built",
+                file=sys.stderr,
+            )
+        return served
     site = resolve_site(target)
 
     def app_map() -> tuple[str, str]:
         return site.site_dir, site.site_name
 
-    app = get_app(app_map)
+    app = get_app(app_map, debug=True if debug else None)
     return Served(app, app)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name) reaches only this machine.
+
+    A name counts when every address it resolves to is a loopback address; a name that does
+    not resolve does not count.
+    """
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        addresses = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    try:
+        return bool(addresses) and all(
+            ipaddress.ip_address(str(info[4][0])).is_loopback for info in addresses
+        )
+    except ValueError:
+        return False
+
+
+def refuse_public_debug(host: str, debug_public: bool, why: str) -> None:
+    """Refuse to serve in debug mode where others can connect, unless told to.
+
+    :param why: what turned debug mode on, for the message.
+    :raises UsageError: when ``host`` is not a loopback address and ``debug_public`` is False.
+    """
+    if debug_public or is_loopback(host):
+        return
+    raise UsageError(
+        f"`--host {host}` is not a loopback address, and debug mode ({why}) shows tracebacks "
+        "and source code to anyone who can connect: serve on 127.0.0.1, or add `--debug-public` "
+        "if you accept that"
+    )
+
+
+@contextmanager
+def _debug_variable(debug: bool) -> Iterator[None]:
+    """With ``debug``, set ``CYLINDER_DEBUG=1`` while serving; restore it after."""
+    if not debug:
+        yield
+        return
+    previous = os.environ.get(DEBUG_VARIABLE)
+    os.environ[DEBUG_VARIABLE] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ[DEBUG_VARIABLE]
+        else:
+            os.environ[DEBUG_VARIABLE] = previous
 
 
 def _load_object(target: str) -> Served:
