@@ -28,6 +28,7 @@ GUIDES = [
     "testing.md",
     "deployment.md",
     "reload.md",
+    "debugging.md",
 ]
 
 _FENCE = re.compile(r"^```(\S*)\n(.*?)^```\s*$", re.DOTALL | re.MULTILINE)
