@@ -24,12 +24,14 @@ def test_get_app_defaults_match_the_documented_signature() -> None:
         "request_id_header",
         "log_queue_length",
         "abort_extra",
+        "debug",  # issue 13: the debug page; None reads CYLINDER_DEBUG
     ]
     assert parameters["log_level"].default == logging.DEBUG
     assert parameters["log_handler"].default is None
     assert parameters["request_id_header"].default == "X-Request-ID"
     assert parameters["log_queue_length"].default == 1000
     assert parameters["abort_extra"].default is None
+    assert parameters["debug"].default is None
 
 
 def test_virtual_hosts_in_app_map(
