@@ -20,61 +20,65 @@ __all__ = ["RedisDriver"]
 # Keys, under the driver's prefix P:
 #   P r:<key>     a hash: user (absent when anonymous), created, deadline, expires, and for each
 #                 store N the fields d:N (its JSON text), v:N (its version), e:N (its expiry or "")
-#   P expires     a sorted set of record keys by their expiry, for purge
+#   P expires     a sorted set of record keys by their expiry when created, for purge (which
+#                 reads each due record's own expiry, so loads need not update it)
 #   P u:<user>    a set of that user's record keys, for revoke_user
-# Every one has a TTL; a record's follows its expiry (plus GRACE_MS), the sets' the longest of
-# their records'. Times are passed as Python's repr() and compared with tonumber() (exact); the
-# strings are stored as given, so a float comes back bit for bit.
+# Every one has a TTL: a record's follows its expiry (plus GRACE_MS); the index's and a user's
+# set are CAP_MS from the last create that added to them, longer than any session with an
+# absolute timeout under CAP_MS. Times are passed as Python's repr() and compared with
+# tonumber() (exact); the strings are stored as given, so a float comes back bit for bit.
 
 _COMMON = """
 local P = ARGV[1]
 local GRACE, CAP = tonumber(ARGV[2]), tonumber(ARGV[3])
+local INDEX = P .. 'expires'
 local function ttl(expires, now)
   local ms = math.ceil((tonumber(expires) - tonumber(now)) * 1000) + GRACE
   if ms > CAP or ms ~= ms then ms = CAP end
   if ms < 1 then ms = 1 end
   return ms
 end
-local function at_least(key, ms)
-  local left = redis.call('PTTL', key)
-  if left >= 0 and left < ms or left == -1 then redis.call('PEXPIRE', key, ms) end
-end
-local function live(rec, now)
-  local expires = redis.call('HGET', rec, 'expires')
-  if not expires then return false end
-  if tonumber(expires) <= tonumber(now) then return false end
-  return true
-end
-local function touch(rec, member, now, later)
-  local expires = later
-  local deadline = redis.call('HGET', rec, 'deadline')
-  if tonumber(deadline) < tonumber(later) then expires = deadline end
-  redis.call('HSET', rec, 'expires', expires)
-  local ms = ttl(expires, now)
-  redis.call('PEXPIRE', rec, ms)
-  redis.call('ZADD', P .. 'expires', expires, member)
-  at_least(P .. 'expires', ms)
-  local user = redis.call('HGET', rec, 'user')
-  if user then at_least(P .. 'u:' .. user, ms) end
-end
-local function drop(member)
-  local rec = P .. 'r:' .. member
-  local user = redis.call('HGET', rec, 'user')
+local function drop(member, user)
   if user then redis.call('SREM', P .. 'u:' .. user, member) end
-  redis.call('ZREM', P .. 'expires', member)
-  return redis.call('DEL', rec)
+  redis.call('ZREM', INDEX, member)
+  return redis.call('DEL', P .. 'r:' .. member)
 end
--- Index entries due at `now`: re-scored if their record is live, dropped if it is gone (its
--- TTL ran out); an expired record that is still there is removed only when `purging`.
+-- The record when it is live at `now` (one HGETALL): its flat field list and each field's
+-- value position by name. Otherwise nil, an expired record being dropped.
+local function live(member, now)
+  local flat = redis.call('HGETALL', P .. 'r:' .. member)
+  if #flat == 0 then return nil end
+  local at = {}
+  for i = 1, #flat, 2 do at[flat[i]] = i + 1 end
+  if not at['expires'] or tonumber(flat[at['expires']]) <= tonumber(now) then
+    drop(member, at['user'] and flat[at['user']])
+    return nil
+  end
+  return flat, at
+end
+-- Move a live record's expiry to min(deadline, later), and its TTL with it.
+local function touch(member, flat, at, now, later)
+  local expires = later
+  local deadline = flat[at['deadline']]
+  if tonumber(deadline) < tonumber(later) then expires = deadline end
+  local rec = P .. 'r:' .. member
+  redis.call('HSET', rec, 'expires', expires)
+  redis.call('PEXPIRE', rec, ttl(expires, now))
+  flat[at['expires']] = expires
+end
+-- Index entries due at `now`: re-scored when their record is live (loads extend records
+-- without touching the index), dropped when it is gone (its TTL ran out); an expired record
+-- that is still there is removed only when `purging`.
 local function sweep(now, limit, purging)
   local removed = 0
-  local due = redis.call('ZRANGEBYSCORE', P .. 'expires', '-inf', now, 'LIMIT', 0, limit)
+  local due = redis.call('ZRANGEBYSCORE', INDEX, '-inf', now, 'LIMIT', 0, limit)
   for _, member in ipairs(due) do
-    local expires = redis.call('HGET', P .. 'r:' .. member, 'expires')
+    local fields = redis.call('HMGET', P .. 'r:' .. member, 'expires', 'user')
+    local expires = fields[1]
     if expires and tonumber(expires) > tonumber(now) then
-      redis.call('ZADD', P .. 'expires', expires, member)
+      redis.call('ZADD', INDEX, expires, member)
     elseif purging or not expires then
-      removed = removed + drop(member)
+      removed = removed + drop(member, fields[2])
     end
   end
   return {removed, #due}
@@ -86,13 +90,10 @@ _LOAD = (
     _COMMON
     + """
 local member, now, later = ARGV[4], ARGV[5], ARGV[6]
-local rec = P .. 'r:' .. member
-if not live(rec, now) then
-  if redis.call('EXISTS', rec) == 1 then drop(member) end
-  return false
-end
-touch(rec, member, now, later)
-return redis.call('HGETALL', rec)
+local flat, at = live(member, now)
+if not flat then return false end
+touch(member, flat, at, now, later)
+return flat
 """
 )
 
@@ -102,17 +103,15 @@ _CREATE = (
     _COMMON
     + """
 local member, created, expires, user = ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if live(member, created) then return 0 end
 local rec = P .. 'r:' .. member
-if live(rec, created) then return 0 end
-if redis.call('EXISTS', rec) == 1 then drop(member) end
 redis.call('HSET', rec, unpack(ARGV, 10))
-local ms = ttl(expires, created)
-redis.call('PEXPIRE', rec, ms)
-redis.call('ZADD', P .. 'expires', expires, member)
-at_least(P .. 'expires', ms)
+redis.call('PEXPIRE', rec, ttl(expires, created))
+redis.call('ZADD', INDEX, expires, member)
+redis.call('PEXPIRE', INDEX, CAP)
 if ARGV[8] == '1' then
   redis.call('SADD', P .. 'u:' .. user, member)
-  at_least(P .. 'u:' .. user, ms)
+  redis.call('PEXPIRE', P .. 'u:' .. user, CAP)
 end
 sweep(created, tonumber(ARGV[9]), false)
 return 1
@@ -125,21 +124,20 @@ _WRITE = (
     _COMMON
     + """
 local member, now, later = ARGV[4], ARGV[5], ARGV[6]
-local rec = P .. 'r:' .. member
-if not live(rec, now) then
-  if redis.call('EXISTS', rec) == 1 then drop(member) end
-  return {'missing'}
-end
+local flat, at = live(member, now)
+if not flat then return {'missing'} end
 for i = 7, #ARGV, 5 do
-  local version = redis.call('HGET', rec, 'v:' .. ARGV[i]) or '0'
-  if version ~= ARGV[i + 1] then return {'conflict', redis.call('HGETALL', rec)} end
+  local position = at['v:' .. ARGV[i]]
+  local version = position and flat[position] or '0'
+  if version ~= ARGV[i + 1] then return {'conflict', flat} end
 end
+local rec = P .. 'r:' .. member
 for i = 7, #ARGV, 5 do
   local name = ARGV[i]
   redis.call('HSET', rec, 'v:' .. name, ARGV[i + 2], 'd:' .. name, ARGV[i + 3],
     'e:' .. name, ARGV[i + 4])
 end
-touch(rec, member, now, later)
+touch(member, flat, at, now, later)
 return {'ok'}
 """
 )
@@ -148,7 +146,8 @@ return {'ok'}
 _DELETE = (
     _COMMON
     + """
-return drop(ARGV[4])
+local member = ARGV[4]
+return drop(member, redis.call('HGET', P .. 'r:' .. member, 'user'))
 """
 )
 
@@ -161,9 +160,7 @@ local members = redis.call('SMEMBERS', P .. 'u:' .. user)
 local removed = 0
 for _, member in ipairs(members) do
   if redis.call('HGET', P .. 'r:' .. member, 'user') == user then
-    removed = removed + drop(member)
-  else
-    redis.call('SREM', P .. 'u:' .. user, member)
+    removed = removed + drop(member, user)
   end
 end
 redis.call('DEL', P .. 'u:' .. user)
