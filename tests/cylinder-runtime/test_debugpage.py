@@ -8,6 +8,8 @@ import html
 import logging
 import os
 import re
+import subprocess
+import sys
 import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -376,3 +378,22 @@ def test_no_warning_without_debug_mode(make_app: MakeApp) -> None:
 def test_debug_must_be_a_bool(value: object) -> None:
     with pytest.raises(TypeError, match=re.escape(f"`debug` must be True or False, not {value!r}")):
         Application(lambda: (".", "site"), debug=value)  # type: ignore[arg-type]
+
+
+def test_werkzeug_debug_tools_load_only_in_debug_mode(tmp_path: Path) -> None:
+    """Without debug mode, an application (even one answering a 500) never imports them."""
+    write(tmp_path, BOOM)
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from cylinder_runtime import Application
+        app = Application(lambda: ({str(tmp_path)!r}, "webapp1"))
+        assert app.test_client().get("/boom").status_code == 500
+        app.close()
+        print("werkzeug.debug" in sys.modules)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout == "False\n"

@@ -19,7 +19,6 @@ from cylinder_router import DirectoryCache, FolderWatch, Router
 
 from .aborter import Abort, check_abort_extra
 from .body import guard_input
-from .debugpage import WARNING_TEXT
 from .inject import BUILTIN_NAMES, plan_call
 from .loader import ModuleLoader
 from .pipeline import Pipeline
@@ -115,6 +114,9 @@ class Application:
         )
         self._debug = debug
         if debug:
+            # Imported here: Werkzeug's traceback tools are not loaded unless debug mode is on.
+            from .debugpage import WARNING_TEXT
+
             self._logs.logger.warning(WARNING_TEXT)
 
     @property

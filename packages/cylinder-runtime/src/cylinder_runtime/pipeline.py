@@ -21,7 +21,6 @@ from werkzeug.wrappers import Request, Response
 from cylinder_router import FolderWatch, Outcome, Resolution, RouteFile, Router, Site
 
 from .aborter import Abort
-from .debugpage import Fault, debug_response
 from .errors import AppMapError
 from .inject import ERROR_HANDLER_NAMES, CallPlan
 from .loader import ModuleLoader
@@ -277,6 +276,9 @@ class Pipeline:
     def _show_debug_page(self, ex: Exchange, exc: BaseException) -> None:
         """In debug mode, answer with the debug page for ``exc`` (no ``500.py`` answered it)."""
         if self._debug:
+            # Imported here: Werkzeug's traceback tools are not loaded unless debug mode needs them.
+            from .debugpage import Fault, debug_response
+
             fault = Fault(exc, ex.request, ex.site, ex.running, ex.running_main)
             _replace_body(ex.response, debug_response(fault))
 
