@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+import textwrap
 import threading
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -85,4 +91,66 @@ def test_new_ids_are_unique_across_threads() -> None:
         assert not worker.is_alive()
     ids = [request_id for out in results for request_id in out]
     assert len(ids) == threads * per_thread
+    assert len(set(ids)) == len(ids)
+
+
+def test_new_ids_make_no_system_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `os.urandom` releases the GIL; the ids are counted through a wrapper that still draws.
+    calls: list[int] = []
+    real_urandom: Callable[[int], bytes] = os.urandom
+
+    def counting_urandom(size: int) -> bytes:
+        calls.append(size)
+        return real_urandom(size)
+
+    monkeypatch.setattr(os, "urandom", counting_urandom)
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert calls == []
+
+
+#: Run in a fresh interpreter (no other threads, so forking is safe): ids made before forking,
+#: then by four real `os.fork` children, each sending its ids to the parent through a pipe.
+FORKING_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys
+    from cylinder_logging import new_request_id
+
+    before = [new_request_id() for _ in range(100)]
+    pipes = []
+    for _ in range(4):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            ids = [new_request_id() for _ in range(1000)]
+            with os.fdopen(write_end, "w") as out:
+                json.dump(ids, out)
+            os._exit(0)
+        os.close(write_end)
+        pipes.append((pid, read_end))
+    children = []
+    for pid, read_end in pipes:
+        with os.fdopen(read_end) as source:
+            children.append(json.load(source))
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    after = [new_request_id() for _ in range(100)]
+    json.dump({"parent": before + after, "children": children}, sys.stdout)
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork on this platform")
+def test_new_ids_are_unique_across_forked_workers() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FORKING_SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    made = json.loads(done.stdout)
+    children: list[list[str]] = made["children"]
+    assert len(children) == 4
+    ids = [*made["parent"], *(request_id for child in children for request_id in child)]
+    assert len(ids) == 200 + 4 * 1000
+    assert all(GENERATED.fullmatch(request_id) for request_id in ids)
     assert len(set(ids)) == len(ids)
