@@ -19,12 +19,15 @@ record, the same one ``logger.info`` would have queued.
 
 Formats may use ``%(request_id)s`` (``-`` outside a request) and ``%(timestamp)s`` (a
 timezone-aware ``datetime``); :func:`default_formatter` returns Cylinder's default format.
+Text that came from a request is passed through :func:`escape_controls` before it goes into a
+record, so that it cannot forge log lines.
 """
 
 from __future__ import annotations
 
 from .context import current_request_id, request_scope
 from .deferred import CallSite
+from .escaping import escape_controls
 from .formatting import default_formatter
 from .ids import new_request_id, sanitize_request_id
 from .service import LogService
@@ -34,6 +37,7 @@ __all__ = [
     "LogService",
     "current_request_id",
     "default_formatter",
+    "escape_controls",
     "new_request_id",
     "request_scope",
     "sanitize_request_id",

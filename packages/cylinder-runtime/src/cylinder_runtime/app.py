@@ -14,7 +14,13 @@ from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.test import Client
 from werkzeug.wrappers import Request
 
-from cylinder_logging import CallSite, LogService, request_scope, sanitize_request_id
+from cylinder_logging import (
+    CallSite,
+    LogService,
+    escape_controls,
+    request_scope,
+    sanitize_request_id,
+)
 from cylinder_router import DirectoryCache, FolderWatch, Router
 
 from .aborter import Abort, check_abort_extra
@@ -177,18 +183,23 @@ class Application:
         server refused, a bug) is a 500, sent with ``exc_info`` as PEP 3333 asks when
         ``start_response`` may already have been called.
         """
-        method = environ.get("REQUEST_METHOD", "")
+        method = escape_controls(environ.get("REQUEST_METHOD", ""))
+        path = escape_controls(path)
+        reason = escape_controls(str(exc))
         if status == 400:
-            self.logger.warning("%s %r is not a usable request: %s", method, path, exc)
+            self.logger.warning("%s %s is not a usable request: %s", method, path, reason)
         else:
-            self.logger.error("%s %r could not be answered: %s", method, path, exc, exc_info=exc)
+            self.logger.error("%s %s could not be answered: %s", method, path, reason, exc_info=exc)
         plain = BadRequest() if status == 400 else InternalServerError()
         body, status_line, headers = plain.get_response().get_wsgi_response(environ)
         try:
             start_response(status_line, headers, sys.exc_info())  # called inside the except
         except Exception as refused:  # the server had sent headers already: nothing to add
             self.logger.error(
-                "%s %r: the server refused the error response too: %s", method, path, refused
+                "%s %s: the server refused the error response too: %s",
+                method,
+                path,
+                escape_controls(str(refused)),
             )
             return []
         return body
@@ -210,11 +221,13 @@ class Application:
 
 
 def _access_record(logs: LogService, method: str, path: str, status: int, elapsed: float) -> None:
-    """Log the one INFO record per request: method, path, status, milliseconds.
+    """Log the one INFO record per request: method, path (control characters escaped),
+    status, milliseconds.
 
     Logged with ``log_deferred`` rather than ``logger.info``: no stack walk to find the caller
     (it is always this function), and the record is built by the listener thread, not here.
     """
+    method, path = escape_controls(method), escape_controls(path)
     logs.log_deferred(_ACCESS_SITE, "%s %s %s %.2fms", (method, path, status, elapsed))
 
 
@@ -265,4 +278,4 @@ class _InContext:
             self._app.drain_logs()
 
     def _log(self, what: str, exc: Exception) -> None:
-        self._app.logger.error("%r %s", self._path, what, exc_info=exc)
+        self._app.logger.error("%s %s", escape_controls(self._path), what, exc_info=exc)

@@ -6,6 +6,8 @@ site's ``500.py`` handler like any other uncaught exception, and are logged with
 
 from __future__ import annotations
 
+from cylinder_logging import escape_controls
+
 __all__ = [
     "AppMapError",
     "CylinderError",
@@ -15,7 +17,17 @@ __all__ = [
 
 
 class CylinderError(Exception):
-    """Base class of the runtime's errors."""
+    """Base class of the runtime's errors.
+
+    Its message is logged with the traceback of a failed request, and may hold text that came
+    from the request (a site name chosen by ``Host``, a path): control characters in it are
+    escaped (see :func:`cylinder_logging.escape_controls`), so it cannot forge log lines.
+
+    :param message: what went wrong.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(escape_controls(message))
 
 
 class HandlerLoadError(CylinderError):

@@ -18,6 +18,7 @@ from werkzeug.exceptions import NotImplemented as HTTPNotImplemented
 from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.wrappers import Request, Response
 
+from cylinder_logging import escape_controls
 from cylinder_router import FolderWatch, Outcome, Resolution, RouteFile, Router, Site
 
 from .aborter import Abort
@@ -243,13 +244,7 @@ class Pipeline:
         if failed is not None and http.code != 500:
             failed = self._try_error_handler(ex, self._internal_error(ex, failed))
         if failed is not None:
-            request = ex.request
-            self._log.error(
-                "%s %s: the 500 error handler failed",
-                request.method,
-                request.path,
-                exc_info=failed,
-            )
+            self._log.error("%s: the 500 error handler failed", _request_line(ex), exc_info=failed)
             _replace_body(ex.response, InternalServerError().get_response())
             self._show_debug_page(ex, failed)
 
@@ -283,8 +278,7 @@ class Pipeline:
             _replace_body(ex.response, debug_response(fault))
 
     def _internal_error(self, ex: Exchange, exc: Exception) -> InternalServerError:
-        request = ex.request
-        self._log.error("%s %s failed", request.method, request.path, exc_info=exc)
+        self._log.error("%s failed", _request_line(ex), exc_info=exc)
         return InternalServerError(original_exception=exc)
 
 
@@ -309,6 +303,13 @@ def _checked_extras(extras: object) -> Mapping[str, object]:
                 f"built-ins are {', '.join(ERROR_HANDLER_NAMES)}: choose another name"
             )
     return extras
+
+
+def _request_line(ex: Exchange) -> str:
+    """The request's method and path, as a log message names them (control characters
+    escaped: both are the client's text)."""
+    request = ex.request
+    return f"{escape_controls(request.method)} {escape_controls(request.path)}"
 
 
 def _describe(route_file: RouteFile, site_dir: str) -> str:
