@@ -25,6 +25,7 @@ from cylinder_router import DirectoryCache, FolderWatch, Router
 
 from .aborter import Abort, check_abort_extra
 from .body import guard_input
+from .errors import SITE_CODE_FAILURES
 from .inject import BUILTIN_NAMES, plan_call
 from .loader import ModuleLoader
 from .pipeline import Pipeline
@@ -158,7 +159,7 @@ class Application:
                 if not response.is_sequence and not response.direct_passthrough:
                     # a generator: user code runs as the server sends it, in this context
                     body = _InContext(body, contextvars.copy_context(), self, path)
-            except Exception as exc:
+            except SITE_CODE_FAILURES as exc:
                 status = 400 if isinstance(exc, UnicodeError) else 500
                 body = self._fail(environ, start_response, exc, path, status)
             logs = self._logs
@@ -173,7 +174,7 @@ class Application:
         self,
         environ: WSGIEnvironment,
         start_response: StartResponse,
-        exc: Exception,
+        exc: BaseException,
         path: str,
         status: int,
     ) -> Iterable[bytes]:
@@ -263,7 +264,7 @@ class _InContext:
             return self._context.run(next, self._iterator)
         except StopIteration:
             raise
-        except Exception as exc:
+        except SITE_CODE_FAILURES as exc:
             self._context.run(self._log, "failed while streaming its body", exc)
             raise StopIteration from exc
 
@@ -272,10 +273,10 @@ class _InContext:
         try:
             if callable(close):
                 self._context.run(close)
-        except Exception as exc:
+        except SITE_CODE_FAILURES as exc:
             self._context.run(self._log, "failed while closing its body", exc)
         if self._app.wait_for_logs:
             self._app.drain_logs()
 
-    def _log(self, what: str, exc: Exception) -> None:
+    def _log(self, what: str, exc: BaseException) -> None:
         self._app.logger.error("%s %s", escape_controls(self._path), what, exc_info=exc)

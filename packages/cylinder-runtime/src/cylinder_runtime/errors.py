@@ -9,11 +9,19 @@ from __future__ import annotations
 from cylinder_logging import escape_controls
 
 __all__ = [
+    "SITE_CODE_FAILURES",
     "AppMapError",
     "CylinderError",
     "HandlerLoadError",
     "MissingParameterError",
 ]
+
+#: What Cylinder catches from site code (``app_map``, hooks, handlers, error handlers, module
+#: top levels, streamed bodies) and answers with a 500: every ``Exception``, and ``SystemExit``,
+#: since a ``sys.exit()`` in a handler must not end the server or its worker.
+#: ``KeyboardInterrupt`` is not caught: Ctrl-C stops a server that calls the application in its
+#: main thread. Nor is ``GeneratorExit``: it is how Python closes a generator.
+SITE_CODE_FAILURES: tuple[type[Exception], type[SystemExit]] = (Exception, SystemExit)
 
 
 class CylinderError(Exception):

@@ -191,7 +191,7 @@ class ModuleLoader:
         module.__spec__ = ModuleSpec(name, None, origin=path)
         try:
             exec(code, module.__dict__)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a sys.exit() at the top level fails the load
             line = _line_in(path, exc)
             raise HandlerLoadError(path, line, f"{type(exc).__name__}: {exc}") from exc
         finally:

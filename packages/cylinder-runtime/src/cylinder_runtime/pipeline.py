@@ -22,7 +22,7 @@ from cylinder_logging import escape_controls
 from cylinder_router import FolderWatch, Outcome, Resolution, RouteFile, Router, Site
 
 from .aborter import Abort
-from .errors import AppMapError
+from .errors import SITE_CODE_FAILURES, AppMapError
 from .inject import ERROR_HANDLER_NAMES, CallPlan
 from .loader import ModuleLoader
 from .static import serve_file
@@ -143,20 +143,20 @@ class Pipeline:
             # are case-sensitive and `get` must not be routed as `GET`.
             method = request.environ.get("REQUEST_METHOD", "")
             ex.resolution = self._router.resolve(ex.site, request.path, method)
-        except Exception as exc:
+        except SITE_CODE_FAILURES as exc:
             self._on_error(ex, exc)  # no site, so no error-handler files and no hooks
             return response
 
         try:
             self._run_main_steps(ex, ex.resolution)
-        except Exception as exc:
+        except SITE_CODE_FAILURES as exc:
             self._on_error(ex, exc)
 
         late_hook = ex.resolution.late_hook
         if late_hook is not None:
             try:
                 self._run_file(ex, late_hook)
-            except Exception as exc:
+            except SITE_CODE_FAILURES as exc:
                 self._on_error(ex, exc)
         return response
 
@@ -228,7 +228,7 @@ class Pipeline:
             )
         ex.running = ex.running_main = None
 
-    def _on_error(self, ex: Exchange, exc: Exception) -> None:
+    def _on_error(self, ex: Exchange, exc: BaseException) -> None:
         """Turn an exception into the response, through the nearest error-handler file.
 
         An exception carrying its own response (a redirect, ``abort(a_response)``) is sent as
@@ -248,11 +248,11 @@ class Pipeline:
             _replace_body(ex.response, InternalServerError().get_response())
             self._show_debug_page(ex, failed)
 
-    def _try_error_handler(self, ex: Exchange, http: HTTPException) -> Exception | None:
+    def _try_error_handler(self, ex: Exchange, http: HTTPException) -> BaseException | None:
         """Answer with the error handler for ``http``; the exception it raised, if any."""
         try:
             self._run_error_handler(ex, http)
-        except Exception as exc:
+        except SITE_CODE_FAILURES as exc:
             return None if _sent_as_is(ex.response, exc) else exc
         return None
 
@@ -277,12 +277,12 @@ class Pipeline:
             fault = Fault(exc, ex.request, ex.site, ex.running, ex.running_main)
             _replace_body(ex.response, debug_response(fault))
 
-    def _internal_error(self, ex: Exchange, exc: Exception) -> InternalServerError:
+    def _internal_error(self, ex: Exchange, exc: BaseException) -> InternalServerError:
         self._log.error("%s failed", _request_line(ex), exc_info=exc)
         return InternalServerError(original_exception=exc)
 
 
-def _sent_as_is(response: Response, exc: Exception) -> bool:
+def _sent_as_is(response: Response, exc: BaseException) -> bool:
     """Give ``response`` the answer an exception carries (a redirect, ``abort(a_response)``);
     False when it carries none."""
     if isinstance(exc, HTTPException) and exc.response is not None:
