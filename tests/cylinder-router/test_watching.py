@@ -17,7 +17,16 @@ from pathlib import Path
 
 import pytest
 
-from cylinder_router import DirectoryCache, FolderWatch, Outcome, Router, Site, _inotify, watching
+from cylinder_router import (
+    DirectoryCache,
+    FolderWatch,
+    Outcome,
+    Router,
+    Site,
+    _inotify,
+    _writers,
+    watching,
+)
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
 
@@ -463,3 +472,216 @@ def test_reused_resolution_sees_its_site_folder_link_swapped(
     again = router.resolve(site, "/page", "GET")
     assert again.handler is not None
     assert again.handler.path == str(current / "webapp" / "page.ex.get.py")
+
+
+# --- files being written: modified (IN_MODIFY) and not yet closed (IN_CLOSE_WRITE) -------------
+
+
+def watched_file(tmp_path: Path, watch: FolderWatch, name: str = "page.ex.get.py") -> Path:
+    site = make(tmp_path / "site")
+    page = site / name
+    page.write_text("before")
+    assert watch.watch(str(site)) is not None
+    return page
+
+
+def writing(watch: FolderWatch, path: Path) -> bool:
+    watch.poll()
+    state = watch.file_state(str(path))
+    assert state is not None
+    return state.writing
+
+
+@pytest.mark.parametrize("how", ["write", "truncate", "truncate on open", "append"])
+def test_a_file_modified_and_not_closed_is_being_written_until_closed(
+    tmp_path: Path, watch: FolderWatch, how: str
+) -> None:
+    page = watched_file(tmp_path, watch)
+    assert not writing(watch, page)
+    mode = {"write": "r+", "truncate": "r+", "truncate on open": "w", "append": "a"}[how]
+    with page.open(mode) as file:
+        assert not writing(watch, page) or how == "truncate on open"
+        if how == "truncate":
+            file.truncate(0)
+        elif how != "truncate on open":
+            file.write("half of it")
+        file.flush()
+        assert writing(watch, page)
+        assert writing(watch, page)  # still, on every poll while it is open
+    assert not writing(watch, page)
+
+
+def test_a_file_opened_for_writing_but_not_modified_is_not_being_written(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    page = watched_file(tmp_path, watch)
+    with page.open("r+"):
+        assert not writing(watch, page)
+    assert not writing(watch, page)
+
+
+def test_only_the_file_written_is_being_written(tmp_path: Path, watch: FolderWatch) -> None:
+    page = watched_file(tmp_path, watch)
+    other = page.with_name("other.txt")
+    other.write_text("other")
+    with other.open("a") as file:
+        file.write("more")
+        file.flush()
+        assert writing(watch, other)
+        assert not writing(watch, page)
+
+
+def test_the_file_stamp_moves_with_events_naming_the_file_only(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    page = watched_file(tmp_path, watch)
+    watch.poll()
+    before = watch.file_state(str(page))
+    page.with_name("neighbour.txt").write_text("a neighbour changed")
+    watch.poll()
+    assert watch.file_state(str(page)) == before
+    page.write_text("written and closed")
+    watch.poll()
+    after = watch.file_state(str(page))
+    assert after is not None
+    assert before is not None
+    assert after.stamp != before.stamp
+    assert not after.writing
+
+
+def test_a_file_in_a_folder_not_watched_has_no_state(tmp_path: Path, watch: FolderWatch) -> None:
+    page = make(tmp_path / "elsewhere", "page.ex.get.py") / "page.ex.get.py"
+    assert watch.file_state(str(page)) is None
+    assert FolderWatch(enabled=False).file_state(str(page)) is None
+
+
+def test_a_save_by_rename_is_not_being_written(tmp_path: Path, watch: FolderWatch) -> None:
+    page = watched_file(tmp_path, watch)
+    temporary = page.with_name(".page.tmp")
+    with temporary.open("w") as file:
+        file.write("new version")
+        file.flush()
+        assert writing(watch, temporary)
+    os.replace(temporary, page)
+    assert not writing(watch, page)
+    assert not writing(watch, temporary)
+
+
+def test_a_file_renamed_over_while_written_is_being_written_under_its_new_name(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    page = watched_file(tmp_path, watch)
+    temporary = page.with_name(".page.tmp")
+    with temporary.open("w") as file:
+        file.write("first half")
+        file.flush()
+        os.replace(temporary, page)
+        assert writing(watch, page)
+        assert not writing(watch, temporary)
+        file.write(" and second half")
+    assert not writing(watch, page)
+
+
+def test_a_file_being_written_over_by_a_rename_is_not_being_written_any_more(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    page = watched_file(tmp_path, watch)
+    replacement = page.with_name(".page.tmp")
+    replacement.write_text("a whole new version")
+    with page.open("a") as file:
+        file.write("half")
+        file.flush()
+        assert writing(watch, page)
+        os.replace(replacement, page)  # the name now holds a file nobody is writing
+        assert not writing(watch, page)
+
+
+def test_a_removed_file_being_written_is_forgotten(tmp_path: Path, watch: FolderWatch) -> None:
+    page = watched_file(tmp_path, watch)
+    with page.open("a") as file:
+        file.write("half")
+        file.flush()
+        assert writing(watch, page)
+        page.unlink()
+        assert not writing(watch, page)
+        page.write_text("a new file under the old name, written and closed")
+        assert not writing(watch, page)
+
+
+def test_dropped_watches_forget_the_files_being_written(tmp_path: Path, watch: FolderWatch) -> None:
+    page = watched_file(tmp_path, watch)
+    with page.open("a") as file:
+        file.write("half")
+        file.flush()
+        assert writing(watch, page)
+        watch._apply(_inotify._EVENT.pack(-1, _inotify.IN_Q_OVERFLOW, 0, 0))  # events lost
+        assert watch.file_state(str(page)) is None  # not watched: nothing known
+        assert watch.watch(str(page.parent)) is not None
+        assert not writing(watch, page)  # its close could be missed: not remembered
+
+
+def test_names_remembered_are_bounded_and_forgetting_moves_every_stamp(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_writers, "MAX_NAMED", 4)
+    page = watched_file(tmp_path, watch)
+    watch.poll()
+    before = watch.file_state(str(page))
+    for i in range(6):
+        page.with_name(f"n{i}.txt").write_text("x")
+    watch.poll()
+    after = watch.file_state(str(page))
+    assert after is not None
+    assert before is not None
+    assert after.stamp != before.stamp  # forgotten, so read as changed: never as unchanged
+    assert len(watch._writers._named) <= 4
+
+
+def test_a_file_created_and_not_closed_is_created_until_written_or_closed(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    site = make(tmp_path / "site")
+    assert watch.watch(str(site)) is not None
+    page = site / "page.ex.get.py"
+    with page.open("w") as file:
+        watch.poll()
+        state = watch.file_state(str(page))
+        assert state is not None
+        assert (state.writing, state.created) == (False, True)
+        file.write("x")
+        file.flush()
+        watch.poll()
+        state = watch.file_state(str(page))
+        assert state is not None
+        assert (state.writing, state.created) == (True, False)
+    watch.poll()
+    state = watch.file_state(str(page))
+    assert state is not None
+    assert (state.writing, state.created) == (False, False)
+    page.with_name("touched").touch()
+    watch.poll()
+    state = watch.file_state(str(page.with_name("touched")))
+    assert state is not None
+    assert (state.writing, state.created) == (False, False)
+
+
+@pytest.mark.parametrize("kind", ["symbolic link", "hard link", "folder", "fifo"])
+def test_names_made_without_a_writer_are_never_being_written(
+    tmp_path: Path, watch: FolderWatch, kind: str
+) -> None:
+    site = make(tmp_path / "site", "target.py")
+    assert watch.watch(str(site)) is not None
+    page = site / "page.ex.get.py"
+    if kind == "symbolic link":
+        page.symlink_to(site / "target.py")
+    elif kind == "hard link":
+        os.link(site / "target.py", page)
+    elif kind == "folder":
+        page.mkdir()
+    else:
+        os.mkfifo(page)
+    watch.poll()
+    state = watch.file_state(str(page))
+    assert state is not None
+    assert not state.writing  # (`created` for a link or node: the reader checks it is empty)
+    assert state.created == (kind != "folder")

@@ -13,7 +13,14 @@ from collections.abc import Callable, Iterator
 __all__ = [
     "ENTRY_REPLACED",
     "FOLDER_GONE",
+    "IN_CLOSE_WRITE",
+    "IN_CREATE",
+    "IN_DELETE",
     "IN_IGNORED",
+    "IN_ISDIR",
+    "IN_MODIFY",
+    "IN_MOVED_FROM",
+    "IN_MOVED_TO",
     "IN_Q_OVERFLOW",
     "LOCAL_FILESYSTEMS",
     "READ_SIZE",
@@ -34,10 +41,13 @@ IN_MOVE_SELF = 0x00000800
 IN_UNMOUNT = 0x00002000
 IN_Q_OVERFLOW = 0x00004000
 IN_IGNORED = 0x00008000
+IN_ISDIR = 0x40000000
 IN_ONLYDIR = 0x01000000
 
 #: What a watch asks for: every change to the folder or to an entry in it, and nothing that mere
-#: reading causes (serving a file must not make its folder look changed).
+#: reading causes (serving a file must not make its folder look changed). ``IN_MODIFY`` (a write
+#: or a truncation) then ``IN_CLOSE_WRITE`` (the writer closed the file) tell when a file is
+#: being written.
 MASK = (
     IN_MODIFY
     | IN_ATTRIB
@@ -127,13 +137,14 @@ def _os_error(call: str, path: str) -> OSError:
     return OSError(code, f"{call}: {os.strerror(code)}", path or None)
 
 
-def events(data: bytes) -> Iterator[tuple[int, int, bytes]]:
-    """The events in what one ``read`` returned: ``(watch descriptor, mask, entry name)``, the
-    name empty when the event is about the watched folder itself."""
+def events(data: bytes) -> Iterator[tuple[int, int, bytes, int]]:
+    """The events in what one ``read`` returned: ``(watch descriptor, mask, entry name,
+    cookie)``, the name empty when the event is about the watched folder itself, the cookie the
+    same for the two halves of one rename (``IN_MOVED_FROM``, ``IN_MOVED_TO``), else 0."""
     offset = 0
     size = _EVENT.size
     while offset + size <= len(data):
-        wd, mask, _cookie, length = _EVENT.unpack_from(data, offset)
+        wd, mask, cookie, length = _EVENT.unpack_from(data, offset)
         name = data[offset + size : offset + size + length].rstrip(b"\0")
         offset += size + length
-        yield wd, mask, name
+        yield wd, mask, name, cookie

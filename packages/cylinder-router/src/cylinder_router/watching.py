@@ -20,6 +20,12 @@ Folders are watched only where the events can be trusted, and are checked with `
 - an event queue overflow, a fork (the child would share the parent's queue), or any error reading
   the queue drops every watch, and everything is read again.
 
+The events also tell when a file is *being written*: modified (``IN_MODIFY``: written or
+truncated) and not yet closed by its writer (``IN_CLOSE_WRITE``). :meth:`FolderWatch.file_state`
+answers that for a file in a watched folder, with a stamp of the last event naming the file, so
+that a reader can make sure nobody wrote the file while it read it. Only what happens while the
+folder is watched is known: a writer that began before the watch is not seen until its next write.
+
 When inotify is missing (another system, no instance left: ``fs.inotify.max_user_instances``) or
 a folder cannot be watched (``max_user_watches``), :meth:`FolderWatch.stamp` answers ``None`` and
 callers fall back to ``stat``.
@@ -50,8 +56,9 @@ from ._inotify import (
     Inotify,
     events,
 )
+from ._writers import FileState, Writers
 
-__all__ = ["LOCAL_FILESYSTEMS", "MAX_UNWATCHABLE", "FolderWatch"]
+__all__ = ["LOCAL_FILESYSTEMS", "MAX_UNWATCHABLE", "FileState", "FolderWatch"]
 
 #: Folders remembered as not watchable (another filesystem, permissions), so they are not tried
 #: again on every request; past this many the memory starts afresh.
@@ -96,6 +103,7 @@ class FolderWatch:
         "_unwatchable",
         "_version",
         "_wds",
+        "_writers",
     )
 
     def __init__(self, enabled: bool = True) -> None:
@@ -116,6 +124,7 @@ class FolderWatch:
         self._closer: weakref.finalize[[int], FolderWatch] | None = None
         self._failure: str | None = None
         self._inotify: Inotify | None = None
+        self._writers = Writers()
         if not enabled:
             self._failure = "watching is turned off"
         elif not sys.platform.startswith("linux"):
@@ -176,6 +185,19 @@ class FolderWatch:
                 return None
             checked.add(folder)
             return self._stamps.get(folder)
+
+    def file_state(self, path: str) -> FileState | None:
+        """What the events said about the file at ``path`` as of the last :meth:`poll`, or
+        ``None`` when its folder is not watched (nothing is known then).
+
+        Ask only after :meth:`stamp` of the file's folder answered a stamp for this poll (for a
+        root, that is what checks it).
+
+        :param path: a file in a folder given to :meth:`watch`.
+        """
+        if os.path.dirname(path) not in self._stamps:
+            return None
+        return self._writers.state(path)
 
     def is_root(self, folder: str) -> bool:
         """Whether ``folder`` is watched as a root, checked by :meth:`stamp` after each poll."""
@@ -308,14 +330,17 @@ class FolderWatch:
         return self._bump(folder)
 
     def _bump(self, folder: str) -> int:
-        stamp = self._next_stamp
-        self._next_stamp = stamp + 1
-        self._stamps[folder] = stamp
+        stamp = self._stamps[folder] = self._new_stamp()
         self._version += 1
         return stamp
 
+    def _new_stamp(self) -> int:
+        stamp = self._next_stamp
+        self._next_stamp = stamp + 1
+        return stamp
+
     def _apply(self, data: bytes) -> None:
-        for wd, mask, name_bytes in events(data):
+        for wd, mask, name_bytes, cookie in events(data):
             if mask & IN_Q_OVERFLOW:
                 self._forget_all()  # some events were lost: nothing watched can be trusted
                 continue
@@ -325,11 +350,12 @@ class FolderWatch:
             if mask & FOLDER_GONE:
                 self._drop(folder, removed_by_kernel=bool(mask & IN_IGNORED))
                 continue
-            self._bump(folder)
-            if name_bytes and mask & ENTRY_REPLACED:
-                child = self._folders.get(os.path.join(folder, os.fsdecode(name_bytes)))
-                if child is not None:
-                    self._drop(os.path.join(folder, os.fsdecode(name_bytes)))
+            stamp = self._bump(folder)
+            if name_bytes:
+                path = os.path.join(folder, os.fsdecode(name_bytes))
+                self._writers.apply(path, mask, cookie, stamp)
+                if mask & ENTRY_REPLACED and path in self._folders:
+                    self._drop(path)
 
     def _drop(self, folder: str, removed_by_kernel: bool = False) -> None:
         """Stop watching ``folder`` and every watched folder below it."""
@@ -345,6 +371,7 @@ class FolderWatch:
             anchor.children.discard(folder)
         if not removed_by_kernel and self._inotify is not None and self._fd >= 0:
             self._inotify.remove(self._fd, watched.wd)
+        self._writers.forget_folder(folder, self._new_stamp())
         for child in list(watched.children):
             self._drop(child)
 
@@ -358,6 +385,7 @@ class FolderWatch:
         self._stamps.clear()
         self._roots.clear()
         self._unwatchable.clear()
+        self._writers.forget_all(self._new_stamp())
 
     def _forked(self) -> None:
         """In a child process: the descriptor is the parent's queue. Let go of it (without
@@ -373,6 +401,7 @@ class FolderWatch:
         self._wds.clear()
         self._stamps.clear()
         self._roots.clear()
+        self._writers.forget_all(self._new_stamp())
         self._pid = os.getpid()
 
     def _give_up(self, why: str) -> None:
