@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import os
 import sys
 import textwrap
@@ -18,6 +19,7 @@ import pytest
 from cylinder_router import FolderWatch
 from cylinder_runtime import HandlerLoadError, LoadedFile, ModuleLoader
 from cylinder_runtime import loader as loader_module
+from cylinder_runtime.loader import RETRY_AFTER, FileBeingWritten
 
 #: Every thread and wait in these tests gives up after this many seconds.
 TIMEOUT = 10.0
@@ -663,3 +665,246 @@ def test_file_changed_through_another_path_is_seen(
         file.write(counted(runs, 2))
     watch.poll()
     assert loader.load(str(page), describe).module.VERSION == 2
+
+
+# --- a file being written (modified, not yet closed) is never loaded ---------------------------
+
+#: A handler in two halves: the first alone answers without checking anything; the second adds
+#: the access check. Run half-written, it would skip the check.
+GUARDED_FIRST_HALF = """
+VERSION = 2
+CHECKED = False
+
+
+def main(response):
+    return response
+"""
+GUARDED_SECOND_HALF = """
+
+CHECKED = True
+"""
+
+
+@pytest.mark.parametrize("how", ["truncate on open", "in place"])
+def test_half_written_file_keeps_the_version_before_until_closed(
+    tmp_path: Path, watch: FolderWatch, how: str
+) -> None:
+    runs = tmp_path / "runs"
+    site = tmp_path / "site"
+    site.mkdir()
+    page = site / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader(watch=watch)
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 1
+
+    with page.open("w" if how == "truncate on open" else "r+", encoding="utf-8") as writer:
+        writer.write(GUARDED_FIRST_HALF)
+        writer.flush()
+        watch.poll()
+        assert loader.load(str(page), describe).module.VERSION == 1
+        watch.poll()
+        assert loader.load(str(page), describe).module.VERSION == 1  # as long as it is open
+        writer.write(GUARDED_SECOND_HALF)
+        writer.truncate()  # (in place: what is left of the longer old version goes)
+    watch.poll()
+    module = loader.load(str(page), describe).module
+    assert (module.VERSION, module.CHECKED) == (2, True)
+    assert runs_of(runs) == [1]
+
+
+def test_half_written_file_never_loaded_is_a_503_with_retry_after_and_a_log_line(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    page = site / "page.ex.get.py"
+    records: list[logging.LogRecord] = []
+    log = logging.getLogger(f"test.loader.{id(records):x}")
+    log.propagate = False
+    log.addHandler(Collect(records))
+    loader = ModuleLoader(watch=watch, log=log)
+    watch.watch(str(site))  # the router lists (and so watches) the folder before anything loads
+
+    with page.open("w", encoding="utf-8") as writer:
+        writer.write(GUARDED_FIRST_HALF)
+        writer.flush()
+        watch.poll()
+        started = time.monotonic()
+        with pytest.raises(FileBeingWritten) as raised:
+            loader.load(str(page), describe)
+        assert time.monotonic() - started < 1.0  # at once, never a wait for the writer
+        writer.write(GUARDED_SECOND_HALF)
+    assert raised.value.code == 503
+    assert raised.value.path == str(page)
+    response = raised.value.get_response()
+    assert response.headers["Retry-After"] == str(RETRY_AFTER)
+    assert str(page) not in response.get_data(as_text=True)  # the client is not told the path
+    assert [record.levelno for record in records] == [logging.WARNING]
+    assert f"`{page}` is being written" in records[0].getMessage()
+
+    watch.poll()
+    module = loader.load(str(page), describe).module
+    assert (module.VERSION, module.CHECKED) == (2, True)
+
+
+class Collect(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_write_during_the_read_is_not_executed(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file was edited; then, between the request's poll and the loader's read, a writer
+    # opens it and writes the first half of the next version: what was read is not executed,
+    # the version before answers.
+    runs = tmp_path / "runs"
+    site = tmp_path / "site"
+    site.mkdir()
+    page = site / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader(watch=watch)
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 1
+    real_read = loader_module._read_file
+    writer = None
+
+    def read_while_a_writer_starts(path: str) -> Any:
+        nonlocal writer
+        if writer is None:
+            writer = page.open("w", encoding="utf-8")
+            writer.write(GUARDED_FIRST_HALF)
+            writer.flush()
+        return real_read(path)
+
+    monkeypatch.setattr(loader_module, "_read_file", read_while_a_writer_starts)
+    try:
+        write(page, counted(runs, 1, "# an edit, closed: read by the next load\n"))
+        watch.poll()
+        assert loader.load(str(page), describe).module.VERSION == 1
+    finally:
+        assert writer is not None
+        writer.write(GUARDED_SECOND_HALF)
+        writer.close()
+    watch.poll()
+    module = loader.load(str(page), describe).module
+    assert (module.VERSION, module.CHECKED) == (2, True)
+    assert runs_of(runs) == [1]
+
+
+def test_write_finished_during_the_read_is_read_again(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first read sees half of the file; by the time it is checked the writer has closed
+    # it: the loader reads again and executes the whole new version, once.
+    site = tmp_path / "site"
+    site.mkdir()
+    page = site / "page.ex.get.py"
+    page.write_text("VERSION = 1\ndef main(response):\n    return response\n")
+    loader = ModuleLoader(watch=watch)
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 1
+    real_read = loader_module._read_file
+    reads: list[bytes] = []
+
+    def read_half_then_finish(path: str) -> Any:
+        if not reads:
+            with page.open("w", encoding="utf-8") as writer:
+                writer.write(GUARDED_FIRST_HALF)
+                writer.flush()
+                half = real_read(path)
+                writer.write(GUARDED_SECOND_HALF)
+            reads.append(half[1])
+            return half
+        whole = real_read(path)
+        reads.append(whole[1])
+        return whole
+
+    monkeypatch.setattr(loader_module, "_read_file", read_half_then_finish)
+    page.write_text("VERSION = 1.5\ndef main(response):\n    return response\n")  # closed
+    watch.poll()
+    module = loader.load(str(page), describe).module
+    assert (module.VERSION, module.CHECKED) == (2, True)
+    whole = GUARDED_FIRST_HALF + GUARDED_SECOND_HALF
+    assert reads == [GUARDED_FIRST_HALF.encode(), whole.encode()]
+
+
+def test_file_that_keeps_changing_while_read_is_answered_as_being_written(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    page = site / "page.ex.get.py"
+    page.write_text("def main(response):\n    return response\n")
+    watch.watch(str(site))
+    loader = ModuleLoader(watch=watch)
+    real_read = loader_module._read_file
+    reads = 0
+
+    def read_and_touch(path: str) -> Any:
+        nonlocal reads
+        reads += 1
+        result = real_read(path)
+        page.write_text(f"def main(response):\n    return response\n# edit {reads}\n")
+        return result
+
+    monkeypatch.setattr(loader_module, "_read_file", read_and_touch)
+    watch.poll()
+    with pytest.raises(FileBeingWritten):
+        loader.load(str(page), describe)
+    assert reads == loader_module.READ_ATTEMPTS
+
+
+def test_without_a_watch_what_is_on_disk_is_loaded(tmp_path: Path) -> None:
+    # `stat` only (no watch, or a folder it cannot watch): the half on disk is what runs, as
+    # docs/reload.md says; atomic renames are the way to save there.
+    page = tmp_path / "page.ex.get.py"
+    page.write_text("VERSION = 1\ndef main(response):\n    return response\n")
+    loader = ModuleLoader()
+    assert loader.load(str(page), describe).module.VERSION == 1
+    with page.open("w", encoding="utf-8") as writer:
+        writer.write(GUARDED_FIRST_HALF)
+        writer.flush()
+        module = loader.load(str(page), describe).module
+        assert (module.VERSION, module.CHECKED) == (2, False)
+
+
+def test_file_created_and_still_empty_is_being_written(tmp_path: Path, watch: FolderWatch) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    page = site / "page.ex.get.py"
+    loader = ModuleLoader(watch=watch)
+    watch.watch(str(site))
+    with page.open("w", encoding="utf-8") as writer:
+        watch.poll()
+        with pytest.raises(FileBeingWritten):
+            loader.load(str(page), describe)
+        writer.write("VERSION = 1\ndef main(response):\n    return response\n")
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 1
+
+
+@pytest.mark.parametrize("link", ["symbolic", "hard"])
+def test_file_linked_in_is_loaded_though_nobody_closes_it(
+    tmp_path: Path, watch: FolderWatch, link: str
+) -> None:
+    # A link raises the same creation event as a file opened to be written, and no close
+    # follows: it is loaded all the same, being complete.
+    site = tmp_path / "site"
+    site.mkdir()
+    target = site / "shared.py"
+    target.write_text("VERSION = 1\ndef main(response):\n    return response\n")
+    watch.watch(str(site))
+    page = site / "page.ex.get.py"
+    if link == "symbolic":
+        page.symlink_to(target)
+    else:
+        os.link(target, page)
+    loader = ModuleLoader(watch=watch)
+    watch.poll()
+    assert loader.load(str(page), describe).module.VERSION == 1

@@ -113,7 +113,7 @@ class Application:
             app_map,
             app_map_plan,
             Router(DirectoryCache(watch=self._watch)),
-            ModuleLoader(watch=self._watch),
+            ModuleLoader(watch=self._watch, log=self._logs.logger),
             Abort(extra),
             self._logs.logger,
             self._watch,

@@ -14,10 +14,18 @@ made through another path raises its event in another folder.
 
 Many threads may ask for the same file at once: one loads it while the others wait for that
 load, and no thread ever sees a module whose top level has not finished running.
+
+With the watch, a file is never run half-written: while a writer has modified the file and not
+yet closed it, the version loaded before keeps answering; with none loaded before, the request
+gets :class:`FileBeingWritten`, a 503 with ``Retry-After``, and a warning naming the file is
+logged. After reading a file, the loader polls the watch again and keeps what it read only if no
+event named the file since the request's poll, so a write that overlaps the read is never
+executed either. Without a watch (or in a folder it cannot watch) what is on disk is loaded.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -28,15 +36,43 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib.machinery import ModuleSpec
 
+from werkzeug.exceptions import ServiceUnavailable
+
 from cylinder_router.listing import RACY_WINDOW_NS
-from cylinder_router.watching import FolderWatch
+from cylinder_router.watching import FileState, FolderWatch
 
 from .errors import HandlerLoadError
 from .inject import CallPlan, plan_call
 
-__all__ = ["LoadedFile", "ModuleLoader"]
+__all__ = ["RETRY_AFTER", "FileBeingWritten", "LoadedFile", "ModuleLoader"]
 
 _Fingerprint = tuple[int, int, int, int, int, int]
+
+#: Seconds a client is asked to wait (``Retry-After``) when a file it needs is being written and
+#: no earlier version of it was loaded.
+RETRY_AFTER = 1
+#: How many times a file is read again when a writer touched it during the read, before the
+#: request is answered as if the file were still being written.
+READ_ATTEMPTS = 3
+
+
+class FileBeingWritten(ServiceUnavailable):
+    """A route file is being written (modified, not yet closed) and no earlier version of it was
+    loaded: 503 with ``Retry-After``. The response says nothing about the file; the log does.
+
+    :param path: the file.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(retry_after=RETRY_AFTER)
+        self.path = path
+
+    def __str__(self) -> str:
+        return f"{super().__str__()} (`{self.path}` is being written)"
+
+
+class _Busy(Exception):
+    """Raised inside the loader when the file is being written; carries nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,19 +111,25 @@ class ModuleLoader:
     """Loads route files and keeps the current version of each.
 
     :param racy_window_ns: how recent a change must be for the bytes to be compared too.
-    :param watch: tells which folders changed since a file was loaded; without one (or for
-        folders it does not watch) every load costs a ``stat`` of the file.
+    :param watch: tells which folders changed since a file was loaded, and which files are being
+        written; without one (or for folders it does not watch) every load costs a ``stat`` of
+        the file, and what is on disk is loaded.
+    :param log: where a file that is being written and cannot be answered for is reported.
     """
 
-    __slots__ = ("_files", "_locks", "_racy_window_ns", "_swap", "_watch")
+    __slots__ = ("_files", "_locks", "_log", "_racy_window_ns", "_swap", "_watch")
 
     def __init__(
-        self, racy_window_ns: int = RACY_WINDOW_NS, watch: FolderWatch | None = None
+        self,
+        racy_window_ns: int = RACY_WINDOW_NS,
+        watch: FolderWatch | None = None,
+        log: logging.Logger | None = None,
     ) -> None:
         self._files: dict[str, LoadedFile] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._racy_window_ns = racy_window_ns
         self._watch = watch
+        self._log = log
         # Held to store a version, so that marking an old version settled (done without the
         # file's lock) can never put it back in place of a newer one.
         self._swap = threading.Lock()
@@ -99,6 +141,8 @@ class ModuleLoader:
         :param describe: gives the file in words for error messages
             ("handler `foo/bar.ex.get.py`"); called only when the file is loaded.
         :raises HandlerLoadError: naming the file and line when it cannot be loaded.
+        :raises FileBeingWritten: when a writer has modified the file and not yet closed it, and
+            no earlier version was loaded.
         """
         current = self._files.get(path)
         watch = self._watch
@@ -110,6 +154,10 @@ class ModuleLoader:
                     return current  # nothing in its folder changed since it was found current
             folder = os.path.dirname(path)
             stamp = watch.stamp(folder) or watch.watch(folder)  # taken before the file is read
+            if stamp is not None:
+                state = watch.file_state(path)
+                if state is not None and state.writing:
+                    return self._meanwhile(path, current)
         fingerprint = _fingerprint(path)
         if current is not None and self._is_current(current, fingerprint):
             self._vouch(current, stamp)
@@ -123,10 +171,25 @@ class ModuleLoader:
                 return current
             if fingerprint is None:  # (a loaded version would have been served above)
                 raise HandlerLoadError(path, None, "the file does not exist")
-            loaded = self._execute(path, describe(), stamp)
+            try:
+                loaded = self._execute(path, describe(), stamp)
+            except _Busy:
+                return self._meanwhile(path, current)
             with self._swap:
                 self._files[path] = loaded
             return loaded
+
+    def _meanwhile(self, path: str, current: LoadedFile | None) -> LoadedFile:
+        """What answers while ``path`` is being written: the version loaded before, else a 503."""
+        if current is not None:
+            return current  # (not vouched for: checked again once the writer closes the file)
+        if self._log is not None:
+            self._log.warning(
+                "`%s` is being written (modified, not yet closed): answering 503 until its "
+                "writer closes it",
+                path,
+            )
+        raise FileBeingWritten(path)
 
     def forget(self, path: str) -> None:
         """Drop the loaded version of ``path``; the next :meth:`load` executes it again."""
@@ -162,14 +225,7 @@ class ModuleLoader:
 
     def _execute(self, path: str, where: str, stamp: int | None) -> LoadedFile:
         started = time.time_ns()
-        try:
-            with open(path, "rb") as file:
-                # The stat of the very file read: a replacement made since the caller's stat
-                # must not be remembered under the old version's fingerprint.
-                fingerprint = _fingerprint_of(os.fstat(file.fileno()))
-                source = file.read()
-        except OSError as exc:
-            raise HandlerLoadError(path, None, f"cannot read the file: {exc}") from exc
+        fingerprint, source = self._read(path, stamp)
         try:
             code = compile(source, path, "exec", dont_inherit=True)
         except SyntaxError as exc:
@@ -220,6 +276,46 @@ class ModuleLoader:
             stamp=stamp if watchable else None,
             watchable=watchable,
         )
+
+    def _read(self, path: str, stamp: int | None) -> tuple[_Fingerprint, bytes]:
+        """The file's bytes and the ``stat`` of the very file read, once no writer is in the
+        middle of it (as far as the watch can tell: ``stamp`` is ``None`` when it cannot).
+
+        :raises _Busy: the file is being written (or was just created and is still empty), or
+            kept changing while it was read.
+        """
+        watch = self._watch
+        before = watch.file_state(path) if watch is not None and stamp is not None else None
+        for _ in range(READ_ATTEMPTS):
+            if before is not None and before.writing:
+                raise _Busy
+            fingerprint, source = _read_file(path)
+            if watch is None or before is None:
+                return fingerprint, source
+            # Every write queues its event before it returns: with none naming the file since
+            # `before`, nobody wrote it while it was read.
+            watch.poll()
+            after: FileState | None = watch.file_state(path)
+            if after == before:
+                if before.created and not source:
+                    raise _Busy  # created to be written, and nothing written yet
+                return fingerprint, source
+            if after is None:  # no longer watched: what is on disk, as without a watch
+                return _read_file(path)
+            before = after
+        raise _Busy
+
+
+def _read_file(path: str) -> tuple[_Fingerprint, bytes]:
+    try:
+        with open(path, "rb") as file:
+            # The stat of the very file read: a replacement made since the caller's stat must
+            # not be remembered under the old version's fingerprint.
+            fingerprint = _fingerprint_of(os.fstat(file.fileno()))
+            source = file.read()
+    except OSError as exc:
+        raise HandlerLoadError(path, None, f"cannot read the file: {exc}") from exc
+    return fingerprint, source
 
 
 def _fingerprint(path: str) -> _Fingerprint | None:
