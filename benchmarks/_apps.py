@@ -9,6 +9,7 @@ import logging
 import os
 import queue
 import subprocess
+import sys
 import time
 from logging.handlers import QueueHandler, QueueListener
 from typing import TYPE_CHECKING
@@ -73,10 +74,11 @@ class FlaskWithAccessLog(Flask):
     access_listener: QueueListener
 
 
-def flask_app(layout: SiteLayout, access_log: bool = False) -> Flask:
+def flask_app(layout: SiteLayout, access_log: bool = False, stream: bool = False) -> Flask:
     """Flask doing the same work: a ``before_request`` and an ``after_request`` hook, the root
     and deep routes, and Flask's own static route for the static file. With ``access_log``, also
-    one INFO record per request (method, path, status, milliseconds) as Cylinder logs at DEBUG."""
+    one INFO record per request (method, path, status, milliseconds) as Cylinder logs at DEBUG,
+    to a handler that discards it, or with ``stream`` to a ``StreamHandler`` on stderr."""
     kind = FlaskWithAccessLog if access_log else Flask
     app = kind("cylinder_benchmark", static_folder=layout.static_folder, static_url_path="/static")
     access: logging.Logger | None = None
@@ -84,7 +86,8 @@ def flask_app(layout: SiteLayout, access_log: bool = False) -> Flask:
         app.access_queue = queue.Queue(-1)
         access = logging.Logger("flask-access", logging.DEBUG)  # unregistered, like Cylinder's
         access.addHandler(QueueHandler(app.access_queue))
-        app.access_listener = QueueListener(app.access_queue, DiscardHandler())
+        handler = logging.StreamHandler(sys.stderr) if stream else DiscardHandler()
+        app.access_listener = QueueListener(app.access_queue, handler)
         app.access_listener.start()
 
     @app.before_request
@@ -114,16 +117,17 @@ def flask_app(layout: SiteLayout, access_log: bool = False) -> Flask:
     return app
 
 
-def cylinder_app(layout: SiteLayout, log_level: int) -> cylinder.Application:
+def cylinder_app(layout: SiteLayout, log_level: int, stream: bool = False) -> cylinder.Application:
     """Cylinder on the benchmark site, as the README builds it, with ``log_level`` and a log
     handler that discards records (the queue, the listener thread and the handler call are all
-    paid; only the I/O is not)."""
+    paid; only the I/O is not), or with ``stream`` Cylinder's default handler (stderr)."""
     site_dir = layout.site_dir
 
     def app_map(request: object) -> tuple[str, str, dict[str, object]]:
         return site_dir, SITE_NAME, {}
 
-    return cylinder.get_app(app_map, log_level=log_level, log_handler=DiscardHandler())
+    handler = None if stream else DiscardHandler()
+    return cylinder.get_app(app_map, log_level=log_level, log_handler=handler)
 
 
 def build_peers(layout: SiteLayout) -> dict[str, WSGIApplication]:

@@ -1,58 +1,74 @@
-"""Requests per second over a real socket: waitress serving each peer, ``wrk`` loading it.
+"""Requests per second over a real socket, with latency, context switches and system calls.
 
-Each peer (the bare Werkzeug app, Flask, Cylinder at DEBUG and at WARNING, and with
-``--with-original`` the original Cylinder 0.2.2 from its own virtual environment) is served by
-waitress (4 threads, or ``--threads``) in a subprocess of its own, on a free port of 127.0.0.1,
-from its own copy of the benchmark site. Every server answers each route correctly before any
-load is sent. Then, at each concurrency level and route, ``wrk`` runs against every server in
-turn for a few seconds (``-t 2``, or 1 for a single connection). All servers are stopped when
-done or on any error. A server's output goes to a file (a pipe nobody reads would fill and stall
-it), and waitress's per-request "Task queue depth" warning is silenced for every peer alike.
+Every peer (bare Werkzeug, Flask, Flask with an access log, Cylinder at WARNING and at its
+default level DEBUG) is served by each WSGI server installed (waitress, gunicorn's sync and
+gthread workers, granian's WSGI interface) in a subprocess of its own, on a free port of
+127.0.0.1, from its own copy of the benchmark site. The peers that log write to their server's
+stderr, which goes to a file. Every route is checked over the socket before any load is sent.
 
-The load generator runs on the same 2 cores as the server, so these figures are lower than the
-in-process ones and the ratios between peers are the point.
+The load comes from ``_load.py``: this process, one thread, N keep-alive HTTP/1.1 connections
+(no system package needed). Each cell (route, connections) is loaded against every peer in turn,
+in both placements in turn, ``--rounds`` times; the median round is shown:
+
+- ``pinned``: the server (every thread of every process) on core 0, the load on core 1;
+- ``shared``: both free to use every core, as the scheduler likes.
+
+Next to requests/second: p50 and p99 latency, and context switches per request of the server
+(``voluntary_ctxt_switches`` + ``nonvoluntary_ctxt_switches`` of all its threads, from
+``/proc``). With ``strace`` installed, one more short run per peer (the root route, 8
+connections, shared) counts the server's system calls per request (``strace -c -f``; the
+server is much slower under ``strace``, the counts per request are what matter).
 
 Named ``real_socket.py``, not ``socket.py``: run as a script, its folder comes first on the
 module path, and a ``socket.py`` there would be imported by every ``import socket``.
 
-Needs ``wrk`` (Debian: ``apt-get update && apt-get install -y wrk``); without it, this says so and
-exits. Run from the repository root::
-
     hatch run bench:socket
-    hatch run bench:socket --with-original --duration 2 --repeat 3 --connections 1,8,32
+    hatch run bench:socket --servers waitress,gunicorn-gthread --routes root --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
+import importlib.util
 import json
 import os
-import re
 import shlex
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from _apps import CYLINDER_LEVELS, source_line
+from _apps import source_line
 from _bench import ROUTES, Reply, check_reply, machine_line
+from _load import LoadResult, run_load
+from _serve import APPS, SERVERS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PEERS = ("werkzeug", "flask", *CYLINDER_LEVELS)
-#: How long a server may take to say which port it listens on.
+PLACEMENTS = ("pinned", "shared")
+#: How long a server may take to answer its first request.
 START_TIMEOUT = 30.0
+#: Ratios shown under each table: (top, bottom).
 RATIOS = (
-    ("cylinder-debug", "flask"),
     ("cylinder-warning", "flask"),
-    ("cylinder-debug", "werkzeug"),
-    ("cylinder-warning", "werkzeug"),
+    ("cylinder-debug", "flask-access"),
+    ("cylinder-debug", "flask"),
     ("flask", "werkzeug"),
-    ("cylinder-warning", "original-warning"),
+    ("cylinder-warning", "werkzeug"),
 )
+#: Which module each server needs.
+SERVER_MODULES = {
+    "waitress": "waitress",
+    "gunicorn-sync": "gunicorn",
+    "gunicorn-gthread": "gunicorn",
+    "granian": "granian",
+}
 
 
 @dataclass
@@ -60,32 +76,52 @@ class Server:
     label: str
     process: subprocess.Popen[bytes]
     log: str
-    port: int = 0
+    port: int
 
 
-def start_server(
-    label: str, command: list[str], log_dir: str, env: dict[str, str] | None = None
-) -> Server:
-    """Start a server and wait for the line that names its port.
+@dataclass
+class Cell:
+    rates: list[float] = field(default_factory=list)
+    p50: list[float] = field(default_factory=list)
+    p99: list[float] = field(default_factory=list)
+    switches: list[float] = field(default_factory=list)
+    errors: int = 0
 
-    Its output goes to files in ``log_dir``, never to a pipe: a pipe nobody reads fills up, and
-    a server writing to it would stop answering.
-    """
-    out = os.path.join(log_dir, f"{label}.out")
-    log = os.path.join(log_dir, f"{label}.log")
-    with open(out, "wb") as stdout, open(log, "wb") as stderr:
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env)
-    server = Server(label, process, log)
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(kind: str, peer: str, temp: str, threads: int) -> Server:
+    site_dir = os.path.join(temp, f"{kind}-{peer}")
+    os.mkdir(site_dir)
+    port = free_port()
+    command = [
+        sys.executable,
+        os.path.join(HERE, "_serve.py"),
+        f"--server={kind}",
+        f"--app={peer}",
+        f"--site-dir={site_dir}",
+        f"--port={port}",
+        f"--threads={threads}",
+    ]
+    log = os.path.join(temp, f"{kind}-{peer}.log")
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(peer, process, log, port)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline and process.poll() is None:
-        with open(out, encoding="utf-8") as file:
-            line = file.readline()
-        if line.endswith("\n"):
-            server.port = int(json.loads(line)["port"])
+        try:
+            fetch(port, "/")
             return server
-        time.sleep(0.05)
+        except OSError:
+            time.sleep(0.1)
     stop_server(server)
-    raise RuntimeError(f"{label} did not start: {shlex.join(command)}\n{log_tail(server)}")
+    raise RuntimeError(f"{kind} {peer} did not start: {shlex.join(command)}\n{log_tail(server)}")
 
 
 def log_tail(server: Server, lines: int = 20) -> str:
@@ -94,186 +130,304 @@ def log_tail(server: Server, lines: int = 20) -> str:
 
 
 def stop_server(server: Server) -> None:
+    """Stop the server and every process it started (its own session)."""
     if server.process.poll() is None:
         server.process.terminate()
-        try:
-            server.process.wait(5)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(5)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.process.wait(10)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGKILL)  # workers left behind, if any
+    server.process.wait(10)
 
 
-def check_server(server: Server, routes: list[str]) -> None:
+def fetch(port: int, path: str) -> Reply:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        reply = Reply()
+        reply.status = f"{answer.status} {answer.reason}"
+        reply.headers = answer.getheaders()
+        reply.body = answer.read()
+    finally:
+        connection.close()
+    return reply
+
+
+def check_server(kind: str, server: Server, routes: list[str]) -> None:
     """Every route answers 200 with the right body and both hooks' headers, over the socket."""
     for route in routes:
-        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-        try:
-            connection.request("GET", ROUTES[route])
-            answer = connection.getresponse()
-            reply = Reply()
-            reply.status = f"{answer.status} {answer.reason}"
-            reply.headers = answer.getheaders()
-            reply.body = answer.read()
-        finally:
-            connection.close()
-        problems = check_reply(route, reply)
+        problems = check_reply(route, fetch(server.port, ROUTES[route]))
         if problems:
-            raise RuntimeError(f"{server.label} answers {ROUTES[route]}: {'; '.join(problems)}")
+            raise RuntimeError(
+                f"{kind} {server.label} answers {ROUTES[route]}: {'; '.join(problems)}"
+            )
 
 
-@dataclass(frozen=True)
-class Load:
-    rate: float
-    errors: str
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and every process below it."""
+    parents: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as file:
+                stat = file.read()
+        except OSError:
+            continue
+        ppid = int(stat.rpartition(")")[2].split()[1])
+        parents.setdefault(ppid, []).append(int(name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
 
 
-def run_wrk(port: int, path: str, connections: int, duration: int) -> Load:
-    threads = min(2, connections)
-    command = [
-        "wrk",
-        f"-t{threads}",
-        f"-c{connections}",
-        f"-d{duration}s",
-        "--timeout",
-        "5s",
-        f"http://127.0.0.1:{port}{path}",
-    ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, timeout=duration + 30, check=True
-    )
-    found = re.search(r"Requests/sec:\s*([\d.]+)", done.stdout)
-    if found is None:
-        raise RuntimeError(
-            f"no Requests/sec in the output of {shlex.join(command)}:\n{done.stdout}"
-        )
-    errors = []
-    for pattern in (r"Non-2xx or 3xx responses: \d+", r"Socket errors: [^\n]+"):
-        match = re.search(pattern, done.stdout)
-        if match:
-            errors.append(match.group(0))
-    return Load(float(found.group(1)), "; ".join(errors))
+def tasks(pids: list[int]) -> list[tuple[int, int]]:
+    """Every (process, thread) of ``pids``."""
+    found = []
+    for pid in pids:
+        try:
+            found.extend((pid, int(tid)) for tid in os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            continue
+    return found
 
 
-def original_command(site_dir: str, threads: int) -> tuple[list[str], dict[str, str]] | None:
-    from original import _clean_env, driver_command, ensure_venv
+def switches(pids: list[int]) -> dict[int, int]:
+    """Context switches so far of each thread of ``pids``."""
+    counts = {}
+    for pid, tid in tasks(pids):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status", encoding="ascii") as file:
+                total = 0
+                for line in file:
+                    if line.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")):
+                        total += int(line.split()[1])
+            counts[tid] = total
+        except (OSError, ValueError):
+            continue
+    return counts
 
+
+def place(pids: list[int], placement: str) -> None:
+    """Pin the server to core 0 and this process to core 1, or let both use every core."""
+    every = set(range(os.cpu_count() or 1))
+    server_cores, load_cores = ({0}, {1}) if placement == "pinned" else (every, every)
+    for _, tid in tasks(pids):
+        try:
+            os.sched_setaffinity(tid, server_cores)
+        except OSError:
+            continue
+    os.sched_setaffinity(0, load_cores)
+
+
+def measure(server: Server, path: str, connections: int, duration: float, cell: Cell) -> None:
+    pids = process_tree(server.process.pid)
+    before = switches(pids)
+    result = run_load(server.port, path, connections, duration)
+    after = switches(pids)
+    switched = sum(after[tid] - before[tid] for tid in after if tid in before)
+    cell.rates.append(result.rate)
+    cell.p50.append(result.percentile_ms(0.50))
+    cell.p99.append(result.percentile_ms(0.99))
+    cell.switches.append(switched / result.requests if result.requests else 0.0)
+    cell.errors += result.errors
+
+
+def count_syscalls(server: Server, path: str, seconds: float) -> tuple[float, dict[str, float]]:
+    """System calls per request of the server under ``strace -c -f``: total, and by name."""
+    with tempfile.NamedTemporaryFile(suffix=".strace", delete=False) as out:
+        summary = out.name
+    pids = process_tree(server.process.pid)
+    command = ["strace", "-c", "-f", "-o", summary]
+    for pid in pids:
+        command += ["-p", str(pid)]
+    tracer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        python = ensure_venv()
-    except (OSError, subprocess.CalledProcessError) as exc:
-        print(f"the original Cylinder is left out: {exc}", file=sys.stderr)
-        return None
-    command = driver_command(
-        python, "serve", "--site-dir", site_dir, "--level", "warning", "--threads", str(threads)
-    )
-    return command, _clean_env()
+        time.sleep(1.0)  # attached to every thread
+        result: LoadResult = run_load(server.port, path, 8, seconds, timeout=20)
+    finally:
+        tracer.send_signal(signal.SIGINT)
+        try:
+            tracer.wait(30)
+        except subprocess.TimeoutExpired:
+            tracer.kill()
+            tracer.wait(5)
+    calls: dict[str, int] = {}
+    with open(summary, encoding="utf-8", errors="replace") as file:
+        for line in file:
+            parts = line.split()
+            if len(parts) >= 5 and parts[0].replace(".", "").isdigit() and parts[3].isdigit():
+                calls[parts[-1]] = int(parts[3])
+    os.unlink(summary)
+    requests = result.requests or 1
+    total = calls.pop("total", sum(calls.values()))
+    return total / requests, {name: count / requests for name, count in calls.items()}
+
+
+def installed(kind: str) -> bool:
+    return importlib.util.find_spec(SERVER_MODULES[kind]) is not None
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def print_tables(
+    kind: str,
+    cells: dict[tuple[str, str, str, int], Cell],
+    peers: list[str],
+    routes: list[str],
+    levels: list[int],
+    placements: list[str],
+) -> None:
+    columns = [(route, level) for level in levels for route in routes]
+    head = "".join(f" {route} c{level} |" for route, level in columns)
+    rule = "| --- |" + " ---: |" * len(columns)
+    for placement in placements:
+        print(f"\n#### {kind}, {placement}\n")
+        print(f"| requests/second |{head}\n{rule}")
+        for peer in peers:
+            row = "".join(
+                f" {median(cells[placement, peer, r, c].rates):,.0f} |" for r, c in columns
+            )
+            print(f"| {peer} |{row}")
+        for top, bottom in RATIOS:
+            if top in peers and bottom in peers:
+                row = ""
+                for route, level in columns:
+                    low = median(cells[placement, bottom, route, level].rates)
+                    high = median(cells[placement, top, route, level].rates)
+                    row += f" **{high / low:.2f}** |" if low else " - |"
+                print(f"| {top} / {bottom} |{row}")
+        print(f"\n| p50 / p99 ms |{head}\n{rule}")
+        for peer in peers:
+            row = "".join(
+                f" {median(cells[placement, peer, r, c].p50):.2f} / "
+                f"{median(cells[placement, peer, r, c].p99):.2f} |"
+                for r, c in columns
+            )
+            print(f"| {peer} |{row}")
+        print(f"\n| context switches / request |{head}\n{rule}")
+        for peer in peers:
+            row = "".join(
+                f" {median(cells[placement, peer, r, c].switches):.1f} |" for r, c in columns
+            )
+            print(f"| {peer} |{row}")
+        errors = {
+            f"{peer} {route} c{level}": cell.errors
+            for (where, peer, route, level), cell in cells.items()
+            if where == placement and cell.errors
+        }
+        if errors:
+            print(f"\nerrors (non-200 answers, broken or unanswered requests): {errors}")
+        spreads = [
+            (max(cell.rates) - min(cell.rates)) / median(cell.rates)
+            for (where, *_), cell in cells.items()
+            if where == placement and len(cell.rates) > 1 and median(cell.rates)
+        ]
+        if spreads:
+            print(f"\nwidest spread of requests/second between rounds: {max(spreads):.0%}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
-    parser.add_argument("--duration", type=int, default=2, help="seconds of load per wrk run")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="wrk runs per cell, in turns; the median is shown"
-    )
-    parser.add_argument("--connections", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="comma-separated servers")
+    parser.add_argument("--peers", default=",".join(APPS), help="comma-separated peers")
     parser.add_argument("--routes", default=",".join(ROUTES), help="comma-separated routes")
-    parser.add_argument("--threads", type=int, default=4, help="waitress worker threads")
-    parser.add_argument("--peers", default=",".join(PEERS), help="comma-separated peers")
+    parser.add_argument("--connections", default="1,8,32", help="concurrency levels")
+    parser.add_argument("--placements", default=",".join(PLACEMENTS), help="pinned,shared")
+    parser.add_argument("--duration", type=float, default=1.0, help="seconds of load per run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; the median is shown")
+    parser.add_argument("--threads", type=int, default=4, help="server threads (sync: workers)")
     parser.add_argument(
-        "--with-original", action="store_true", help="also serve the original Cylinder 0.2.2"
+        "--strace-seconds", type=float, default=1.0, help="seconds of load under strace; 0: none"
     )
+    parser.add_argument("--json", help="also write every run's figures to this file")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is not installed; on Debian: apt-get update && apt-get install -y wrk")
-        print("skipped: no socket measurement was made")
-        return
+    kinds = [kind for kind in args.servers.split(",") if kind]
+    peers = [peer for peer in args.peers.split(",") if peer]
     routes = [route for route in args.routes.split(",") if route]
     levels = [int(level) for level in args.connections.split(",") if level]
-    peers = [peer for peer in args.peers.split(",") if peer]
-    if unknown := sorted(set(peers) - set(PEERS)):
-        parser.error(f"unknown peers {unknown}; choose from {list(PEERS)}")
+    placements = [placement for placement in args.placements.split(",") if placement]
+    for given, known, what in (
+        (kinds, SERVERS, "servers"),
+        (peers, APPS, "peers"),
+        (routes, ROUTES, "routes"),
+        (placements, PLACEMENTS, "placements"),
+    ):
+        if unknown := sorted(set(given) - set(known)):
+            parser.error(f"unknown {what} {unknown}; choose from {list(known)}")
+    if "pinned" in placements and (os.cpu_count() or 1) < 2:
+        parser.error("pinning needs 2 cores or more")
+    missing = [kind for kind in kinds if not installed(kind)]
+    kinds = [kind for kind in kinds if kind not in missing]
+    use_strace = args.strace_seconds > 0 and shutil.which("strace") is not None
 
     print(f"command: {shlex.join(['python', *sys.argv])}")
     print(machine_line())
     print(source_line())
-    version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
     print(
-        f"{version.strip()}; waitress with {args.threads} threads; median of {args.repeat} "
-        f"runs of {args.duration}s per cell, taken in turns\n"
+        f"load: benchmarks/_load.py, keep-alive, 1 thread; {args.threads} server threads "
+        f"(gunicorn-sync: {args.threads} workers); median of {args.rounds} rounds of "
+        f"{args.duration}s per cell, peers and placements in turns"
     )
+    if missing:
+        print(f"not installed, left out: {', '.join(missing)}")
+    if args.strace_seconds > 0 and not use_strace:
+        print("strace is not installed (Debian: apt-get install -y strace): no system calls")
 
-    servers: list[Server] = []
-    loads: dict[str, dict[tuple[str, int], list[float]]] = {}
-    notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="cylinder-socket-") as temp:
-        try:
-            for peer in peers:
-                site_dir = os.path.join(temp, peer)
-                os.mkdir(site_dir)
-                command = [
-                    sys.executable,
-                    os.path.join(HERE, "_serve.py"),
-                    "--app",
-                    peer,
-                    "--site-dir",
-                    site_dir,
-                    "--threads",
-                    str(args.threads),
-                ]
-                servers.append(start_server(peer, command, temp))
-            if args.with_original:
-                site_dir = os.path.join(temp, "original")
-                os.mkdir(site_dir)
-                found = original_command(site_dir, args.threads)
-                if found is not None:
-                    command, env = found
-                    servers.append(start_server("original-warning", command, temp, env))
-            for server in servers:
-                check_server(server, routes)
-            for _ in range(args.repeat):
-                for connections in levels:
-                    for route in routes:
+    everything: dict[str, object] = {}
+    for kind in kinds:
+        cells: dict[tuple[str, str, str, int], Cell] = {}
+        syscalls: dict[str, tuple[float, dict[str, float]]] = {}
+        servers: list[Server] = []
+        with tempfile.TemporaryDirectory(prefix="cylinder-socket-") as temp:
+            try:
+                for peer in peers:
+                    servers.append(start_server(kind, peer, temp, args.threads))
+                for server in servers:
+                    check_server(kind, server, routes)
+                    for route in routes:  # warm up
+                        run_load(server.port, ROUTES[route], 8, 0.2)
+                for _ in range(args.rounds):
+                    for placement in placements:
                         for server in servers:
-                            path = ROUTES[route]
-                            load = run_wrk(server.port, path, connections, args.duration)
-                            cell = loads.setdefault(server.label, {})
-                            cell.setdefault((route, connections), []).append(load.rate)
-                            where = f"{server.label} {route} c={connections}"
-                            if not load.rate:
-                                notes.append(f"{where} answered nothing; its log ends:")
-                                notes.append(log_tail(server))
-                            if load.errors:
-                                notes.append(f"{where}: {load.errors}")
-        finally:
-            for server in servers:
-                stop_server(server)
-
-    rates = {
-        label: {cell: statistics.median(runs) for cell, runs in row.items()}
-        for label, row in loads.items()
-    }
-    columns = [(route, connections) for connections in levels for route in routes]
-    print(f"{'requests/second':<20}" + "".join(f"{r + ' c' + str(c):>13}" for r, c in columns))
-    for label, row in rates.items():
-        print(f"{label:<20}" + "".join(f"{row[column]:>13,.0f}" for column in columns))
-    print(f"\n{'ratio':<36}" + "".join(f"{r + ' c' + str(c):>13}" for r, c in columns))
-    for top, bottom in RATIOS:
-        if top in rates and bottom in rates:
-            cells = "".join(
-                f"{rates[top][c] / rates[bottom][c]:>13.2f}" if rates[bottom][c] else f"{'-':>13}"
-                for c in columns
-            )
-            print(f"{top + ' / ' + bottom:<36}{cells}")
-    spreads = [
-        ((max(runs) - min(runs)) / rates[label][cell], label, cell)
-        for label, row in loads.items()
-        for cell, runs in row.items()
-        if rates[label][cell]
-    ]
-    if spreads and args.repeat > 1:
-        worst, label, (route, connections) = max(spreads)
-        print(f"\nwidest spread between runs: {worst:.0%} ({label} {route} c{connections})")
-    for note in notes:
-        print(f"note: {note}")
+                            place(process_tree(server.process.pid), placement)
+                        for level in levels:
+                            for route in routes:
+                                for server in servers:
+                                    key = (placement, server.label, route, level)
+                                    cell = cells.setdefault(key, Cell())
+                                    measure(server, ROUTES[route], level, args.duration, cell)
+                if use_strace:
+                    for server in servers:
+                        place(process_tree(server.process.pid), "shared")
+                        syscalls[server.label] = count_syscalls(
+                            server, ROUTES["root"], args.strace_seconds
+                        )
+            finally:
+                os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+                for server in servers:
+                    stop_server(server)
+        print_tables(kind, cells, peers, routes, levels, placements)
+        if syscalls:
+            print(f"\n| {kind}: system calls / request (root, c8, under strace) | all | futex |")
+            print("| --- | ---: | ---: |")
+            for peer, (total, names) in syscalls.items():
+                top = sorted(names.items(), key=lambda item: -item[1])[:5]
+                shown = ", ".join(f"{name} {count:.1f}" for name, count in top)
+                print(f"| {peer}: {shown} | {total:.1f} | {names.get('futex', 0.0):.1f} |")
+        everything[kind] = {
+            "cells": {" ".join(map(str, key)): cell.__dict__ for key, cell in cells.items()},
+            "syscalls": syscalls,
+        }
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as file:
+            json.dump(everything, file, indent=1)
 
 
 if __name__ == "__main__":
