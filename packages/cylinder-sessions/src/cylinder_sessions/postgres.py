@@ -6,6 +6,7 @@ psycopg_pool.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import select
@@ -264,9 +265,10 @@ class PostgresDriver:
 
     def _create_table(self, conn: psycopg.Connection[Any]) -> None:
         """Create the schema, table and indexes once, serialized across processes."""
-        prefix = self.table if self.schema is None else f"{self.schema}.{self.table}"
+        name = self.table if self.schema is None else f"{self.schema}.{self.table}"
+        digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+        lock_key = int.from_bytes(digest, "big", signed=True)
         with conn.transaction():
-            lock_key = int.from_bytes(prefix.encode()[:8].ljust(8, b"\0"), "big", signed=True)
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key,))
             if self.schema is not None:
                 conn.execute(
