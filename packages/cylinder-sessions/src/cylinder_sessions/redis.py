@@ -5,7 +5,8 @@ Needs the ``redis`` extra (``pip install cylinder-sessions[redis]``): redis-py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -93,7 +94,7 @@ local member, now, later = ARGV[4], ARGV[5], ARGV[6]
 local flat, at = live(member, now)
 if not flat then return false end
 touch(member, flat, at, now, later)
-return flat
+return cjson.encode(flat)
 """
 )
 
@@ -129,7 +130,7 @@ if not flat then return {'missing'} end
 for i = 7, #ARGV, 5 do
   local position = at['v:' .. ARGV[i]]
   local version = position and flat[position] or '0'
-  if version ~= ARGV[i + 1] then return {'conflict', flat} end
+  if version ~= ARGV[i + 1] then return {'conflict', cjson.encode(flat)} end
 end
 local rec = P .. 'r:' .. member
 for i = 7, #ARGV, 5 do
@@ -320,10 +321,12 @@ def _when(expires: float | None) -> str:
     return "" if expires is None else repr(expires)
 
 
-def _record(flat: Sequence[bytes]) -> Record | None:
-    """The record an HGETALL reply holds; None (missing) for one not in this driver's format."""
+def _record(reply: bytes) -> Record | None:
+    """The record a script's reply holds (its fields as a JSON array of names and values);
+    None (missing) for one not in this driver's format."""
     try:
-        fields = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat) - 1, 2)}
+        flat = json.loads(reply)
+        fields = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
         stores: dict[str, StoreRecord] = {}
         for field, value in fields.items():
             if field.startswith("d:"):
@@ -339,5 +342,5 @@ def _record(flat: Sequence[bytes]) -> Record | None:
             float(fields["expires"]),
             stores,
         )
-    except (UnicodeDecodeError, KeyError, ValueError, IndexError, AttributeError):
+    except (UnicodeDecodeError, KeyError, ValueError, IndexError, AttributeError, TypeError):
         return None
