@@ -24,6 +24,7 @@ from .errors import AppMapError, CylinderError, HandlerLoadError, MissingParamet
 from .inject import BUILTIN_NAMES, ERROR_HANDLER_NAMES, CallPlan, plan_call
 from .loader import LoadedFile, ModuleLoader
 from .pipeline import BODY_HEADERS, Exchange, Pipeline
+from .provided import Finish, Provision, Provisions, Start
 from .static import content_headers, serve_file
 
 __all__ = [
@@ -37,12 +38,16 @@ __all__ = [
     "CallPlan",
     "CylinderError",
     "Exchange",
+    "Finish",
     "HandlerLoadError",
     "LoadedFile",
     "MissingParameterError",
     "ModuleLoader",
     "Pipeline",
+    "Provision",
+    "Provisions",
     "Redirect",
+    "Start",
     "content_headers",
     "plan_call",
     "serve_file",

@@ -29,6 +29,7 @@ from .errors import SITE_CODE_FAILURES
 from .inject import BUILTIN_NAMES, plan_call
 from .loader import ModuleLoader
 from .pipeline import Pipeline
+from .provided import Finish, Provisions, Start
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -109,6 +110,7 @@ class Application:
         # Opened lazily by the first request, closed by `close` or when the app is collected.
         # Without it, the caches check with stat and nothing is polled.
         self._watch = FolderWatch() if watch_files else None
+        self._provided = Provisions()
         self._pipeline = Pipeline(
             app_map,
             app_map_plan,
@@ -118,6 +120,7 @@ class Application:
             self._logs.logger,
             self._watch,
             debug=debug,
+            provided=self._provided,
         )
         self._debug = debug
         if debug:
@@ -125,6 +128,15 @@ class Application:
             from .debugpage import WARNING_TEXT
 
             self._logs.logger.warning(WARNING_TEXT)
+
+    def provide(self, name: str, start: Start, finish: Finish | None = None) -> None:
+        """Make ``name`` a parameter every ``main()`` may ask for (see :mod:`.provided`).
+
+        :param start: ``start(request, response)``, called per request after ``app_map``.
+        :param finish: ``finish(value, response, failed)``, called after the late hook.
+        :raises ValueError: when ``name`` is not a parameter name, a built-in, or provided.
+        """
+        self._provided.add(name, start, finish)
 
     @property
     def logger(self) -> logging.Logger:

@@ -25,6 +25,7 @@ from .aborter import Abort
 from .errors import SITE_CODE_FAILURES, AppMapError
 from .inject import ERROR_HANDLER_NAMES, CallPlan
 from .loader import ModuleLoader
+from .provided import Provision, Provisions
 from .static import serve_file
 
 __all__ = ["BODY_HEADERS", "Exchange", "Pipeline"]
@@ -62,6 +63,7 @@ class Exchange:
     :param resolution: what the router found, once known.
     :param running: the route file being loaded or run, until it returns; for the debug page.
     :param running_main: that file's ``main``, once loaded.
+    :param failed: an exception other than an HTTP error was raised on the way.
     """
 
     request: Request
@@ -72,6 +74,7 @@ class Exchange:
     resolution: Resolution | None = None
     running: RouteFile | None = None
     running_main: Callable[..., object] | None = None
+    failed: bool = False
 
 
 class Pipeline:
@@ -86,6 +89,7 @@ class Pipeline:
         request starts, so that both see every change made before it arrived.
     :param debug: answer an uncaught error that no ``500.py`` answers with the debug page
         (traceback and source) instead of the generic 500.
+    :param provided: parameters libraries provide, started after ``app_map``, finished last.
     """
 
     __slots__ = (
@@ -95,6 +99,7 @@ class Pipeline:
         "_debug",
         "_loader",
         "_log",
+        "_provided",
         "_router",
         "_sites",
         "_watch",
@@ -110,6 +115,7 @@ class Pipeline:
         log: logging.Logger,
         watch: FolderWatch | None = None,
         debug: bool = False,
+        provided: Provisions | None = None,
     ) -> None:
         self._app_map = app_map
         self._app_map_plan = app_map_plan
@@ -120,6 +126,7 @@ class Pipeline:
         self._sites: dict[tuple[str, str], Site] = {}
         self._watch = watch
         self._debug = debug
+        self._provided = provided
 
     def handle(self, request: Request) -> Response:
         """Answer one request. Never raises: every failure becomes a response."""
@@ -147,6 +154,8 @@ class Pipeline:
             self._on_error(ex, exc)  # no site, so no error-handler files and no hooks
             return response
 
+        provided = self._provided
+        started = provided.start(ex.available, request, response) if provided else None
         try:
             self._run_main_steps(ex, ex.resolution)
         except SITE_CODE_FAILURES as exc:
@@ -158,7 +167,16 @@ class Pipeline:
                 self._run_file(ex, late_hook)
             except SITE_CODE_FAILURES as exc:
                 self._on_error(ex, exc)
+        if started:
+            self._finish_provided(ex, started)
         return response
+
+    def _finish_provided(self, ex: Exchange, started: list[tuple[Provision, object]]) -> None:
+        assert self._provided is not None
+        failed = ex.failed or ex.response.status_code >= 500
+        error = self._provided.finish(started, ex.response, failed, self._log)
+        if error is not None:
+            _replace_body(ex.response, error.get_response(ex.request.environ))
 
     def _call_app_map(self, ex: Exchange) -> Site:
         result = self._app_map_plan.call(self._app_map, ex.available)
@@ -278,6 +296,7 @@ class Pipeline:
             _replace_body(ex.response, debug_response(fault))
 
     def _internal_error(self, ex: Exchange, exc: BaseException) -> InternalServerError:
+        ex.failed = True
         self._log.error("%s failed", _request_line(ex), exc_info=exc)
         return InternalServerError(original_exception=exc)
 
