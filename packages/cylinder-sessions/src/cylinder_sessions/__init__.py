@@ -16,8 +16,11 @@ from .driver import (
     WriteResult,
     Written,
 )
+from .errors import SessionError, SessionTooLarge, SessionUnavailable
 from .ids import key_of, new_id
+from .manager import SessionManager
 from .memory import MemoryDriver
+from .session import Session, Store
 from .sqlite import SQLiteDriver
 
 __all__ = [
@@ -25,6 +28,12 @@ __all__ = [
     "MemoryDriver",
     "Record",
     "SQLiteDriver",
+    "Session",
+    "SessionError",
+    "SessionManager",
+    "SessionTooLarge",
+    "SessionUnavailable",
+    "Store",
     "StoreRecord",
     "StoreUnavailable",
     "StoreWrite",
