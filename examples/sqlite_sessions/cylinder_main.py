@@ -1,8 +1,9 @@
-"""Sessions stored on the server in SQLite, found again through a ``session_id`` cookie.
+"""Sessions kept on the server in SQLite with cylinder-sessions; the browser holds only an id.
 
 Run it with ``python examples/sqlite_sessions/cylinder_main.py`` and reload
 http://127.0.0.1:8000 a few times. ``PORT`` changes the port, ``SESSIONS_DB`` the database
-file; set ``SESSION_COOKIE_SECURE=1`` when the site is served over HTTPS.
+file. The cookie is sent over plain http here, for development; set ``SESSION_COOKIE_SECURE=1``
+when the site is served over HTTPS (the package's default).
 """
 
 from __future__ import annotations
@@ -10,13 +11,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import waitress
-from sessions import SessionStore
-from werkzeug.wrappers import Request, Response
+from werkzeug.wrappers import Request
 
 import cylinder
+from cylinder_sessions import SessionManager
 
 SITE_DIR = Path(__file__).resolve().parent / "my_webapps"
 SESSIONS_DB = Path(
@@ -24,28 +24,25 @@ SESSIONS_DB = Path(
 )
 SECURE_COOKIE = os.environ.get("SESSION_COOKIE_SECURE") == "1"
 
-store = SessionStore(SESSIONS_DB)
+
+def app_map(request: Request) -> tuple[Path, str]:
+    """Send every request to the one site, ``my_webapps/webapp1``."""
+    return SITE_DIR, "webapp1"
 
 
-def app_map(request: Request, response: Response) -> tuple[Path, str, dict[str, Any]]:
-    """Load the client's session and (re)send its cookie; handlers ask for ``session``.
-
-    The cookie is set on the one response of the request, so it is kept even when a
-    handler aborts or redirects.
-    """
-    session = store.load(request.cookies.get("session_id"))
-    response.set_cookie(
-        "session_id", session.id, httponly=True, samesite="Lax", secure=SECURE_COOKIE
-    )
-    return SITE_DIR, "webapp1", {"session": session}
+def create_app() -> cylinder.Application:
+    """The application, with sessions: handlers ask for ``session`` like any parameter."""
+    app = cylinder.get_app(app_map)
+    sessions = SessionManager(SESSIONS_DB, secure=SECURE_COOKIE)
+    sessions.install(app)
+    return app
 
 
 def main() -> None:
     port = int(os.environ.get("PORT", "8000"))
-    app = cylinder.get_app(app_map)
     print(f"Serving sqlite_sessions on http://127.0.0.1:{port}", flush=True)
     print(f"Sessions are kept in {SESSIONS_DB}", flush=True)
-    waitress.serve(app, host="127.0.0.1", port=port)
+    waitress.serve(create_app(), host="127.0.0.1", port=port)
 
 
 if __name__ == "__main__":

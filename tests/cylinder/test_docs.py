@@ -27,6 +27,7 @@ GUIDES = [
     "logging.md",
     "testing.md",
     "deployment.md",
+    "sessions.md",
     "reload.md",
     "debugging.md",
 ]

@@ -2,7 +2,7 @@
 
 Every example is imported from its file under a module name of its own, with its folder put on
 ``sys.path`` for the test (as ``python cylinder_main.py`` would), so that its sibling modules
-(``db.py``, ``models.py``, ``sessions.py``) import; those are forgotten again afterwards so no
+(``db.py``, ``models.py``) import; those are forgotten again afterwards so no
 two tests share them. Databases live in ``tmp_path``.
 """
 
@@ -59,7 +59,7 @@ def load(monkeypatch: pytest.MonkeyPatch) -> Iterator[Loader]:
     yield load_example
     for name in set(sys.modules) - before:
         if str(getattr(sys.modules[name], "__file__", "")).startswith(str(EXAMPLES)):
-            del sys.modules[name]  # db, models, sessions: the next test imports its own
+            del sys.modules[name]  # db, models: the next test imports its own
 
 
 @pytest.fixture
@@ -504,58 +504,95 @@ def sessions_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _session_cookie(response: Any) -> str:
-    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session_id=")]
+def _session_cookie(response: Any, name: str = "session") -> str:
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{name}=")]
     return str(cookie)
 
 
 def test_sqlite_sessions_count_visits(load: Loader, start: Starter, sessions_db: Path) -> None:
-    app_map = load("sqlite_sessions").app_map
-    browser = start(app_map)
+    example = load("sqlite_sessions")
+    browser = start(example.create_app())
     first = browser.get("/")
     assert "Visit number 1" in first.text
     cookie = _session_cookie(first)
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
-    assert "Secure" not in cookie
-    assert "Visit number 2" in browser.get("/").text
+    assert "Secure" not in cookie  # plain http, for development, unless asked
+    second = browser.get("/")
+    assert "Visit number 2" in second.text
+    assert "Set-Cookie" not in second.headers  # the session exists: its cookie is not re-sent
     assert "Visit number 3" in browser.get("/").text
-    assert "Visit number 1" in start(app_map).get("/").text  # another browser, another session
+    other = start(example.create_app())  # another browser, another session
+    assert "Visit number 1" in other.get("/").text
     assert sessions_db.is_file()
 
 
+def test_sqlite_sessions_likes_are_exact_under_parallel_posts(
+    load: Loader, start: Starter, sessions_db: Path
+) -> None:
+    app = load("sqlite_sessions").create_app()
+    browser = start(app)
+    browser.get("/")
+    cookie = browser.get_cookie("session")
+    assert cookie is not None
+    errors: list[BaseException] = []
+
+    def like() -> None:
+        tab = start(app)
+        tab.set_cookie("session", cookie.value)
+        try:
+            for _ in range(25):
+                assert tab.post("/like").status_code == 303
+        except BaseException as exc:
+            errors.append(exc)
+
+    tabs = [threading.Thread(target=like) for _ in range(4)]
+    for tab in tabs:
+        tab.start()
+    for tab in tabs:
+        tab.join(60)
+    assert not any(tab.is_alive() for tab in tabs)
+    assert not errors, errors
+    assert "<p>100 likes</p>" in browser.get("/").text
+
+
 def test_sqlite_sessions_forget(load: Loader, start: Starter, sessions_db: Path) -> None:
-    browser = start(load("sqlite_sessions").app_map)
+    browser = start(load("sqlite_sessions").create_app())
     browser.get("/")
     browser.get("/")
+    old = browser.get_cookie("session")
+    assert old is not None
     forgotten = browser.post("/forget")
     assert forgotten.status_code == 303
     assert forgotten.headers["Location"] == "/"
-    assert _session_cookie(forgotten)  # the cookie set in app_map survives the redirect
+    assert "Max-Age=0" in _session_cookie(forgotten)  # the redirect carries the cookie's end
+    assert browser.get_cookie("session") is None
+    assert "Visit number 1" in browser.get("/").text
+    browser.set_cookie("session", old.value)  # replaying the old cookie opens nothing
     assert "Visit number 1" in browser.get("/").text
 
 
 def test_sqlite_sessions_refuse_unknown_ids(
     load: Loader, start: Starter, sessions_db: Path
 ) -> None:
-    browser = start(load("sqlite_sessions").app_map)
-    browser.set_cookie("session_id", "chosen-by-the-client")
-    response = browser.get("/")
-    assert "Visit number 1" in response.text
-    issued = re.match(r"session_id=([^;]+);", _session_cookie(response))
-    assert issued is not None
-    assert issued.group(1) != "chosen-by-the-client"
-    assert len(issued.group(1)) >= 40
+    browser = start(load("sqlite_sessions").create_app())
+    for chosen in ["chosen-by-the-client", "A" * 43]:
+        browser.set_cookie("session", chosen)
+        response = browser.get("/")
+        assert "Visit number 1" in response.text
+        issued = re.match(r"session=([^;]+);", _session_cookie(response))
+        assert issued is not None
+        assert issued.group(1) != chosen
+        assert len(issued.group(1)) >= 43
 
 
 def test_sqlite_sessions_outlive_a_restart(load: Loader, start: Starter, sessions_db: Path) -> None:
-    browser = start(load("sqlite_sessions").app_map)
+    browser = start(load("sqlite_sessions").create_app())
     browser.get("/")
-    cookie = browser.get_cookie("session_id")
+    cookie = browser.get_cookie("session")
     assert cookie is not None
-    sys.modules.pop("sessions", None)
-    restarted = start(load("sqlite_sessions").app_map)
-    restarted.set_cookie("session_id", cookie.value)
+    restarted = start(load("sqlite_sessions").create_app())
+    restarted.set_cookie("session", cookie.value)
     assert "Visit number 2" in restarted.get("/").text
 
 
@@ -563,8 +600,94 @@ def test_sqlite_sessions_secure_cookie(
     load: Loader, start: Starter, sessions_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SESSION_COOKIE_SECURE", "1")
-    browser = start(load("sqlite_sessions").app_map)
-    assert "Secure" in _session_cookie(browser.get("/"))
+    browser = start(load("sqlite_sessions").create_app())
+    cookie = _session_cookie(browser.get("https://localhost/"), "__Host-session")
+    assert "Secure" in cookie
+    assert "Visit number 2" in browser.get("https://localhost/").text
+
+
+# login
+
+
+@pytest.fixture
+def login_app(load: Loader, start: Starter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("SESSIONS_DB", str(tmp_path / "login.sqlite"))
+    return load("login").create_app()
+
+
+def _csrf(page: Any) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match is not None, page.text
+    return match.group(1)
+
+
+def _sign_in(browser: Client, password: str = "analytical engine") -> Any:
+    token = _csrf(browser.get("/login"))
+    return browser.post("/login", data={"csrf_token": token, "user": "ada", "password": password})
+
+
+def test_login_anonymous_home_creates_no_session(login_app: Any, start: Starter) -> None:
+    home = start(login_app).get("/")
+    assert '<a href="/login">Sign in</a>' in home.text
+    assert "Set-Cookie" not in home.headers
+
+
+def test_login_rotates_the_id_and_greets_once(login_app: Any, start: Starter) -> None:
+    browser = start(login_app)
+    token = _csrf(browser.get("/login"))
+    before = browser.get_cookie("session")
+    assert before is not None  # the form's CSRF token needs a session
+    signed_in = browser.post(
+        "/login", data={"csrf_token": token, "user": "ada", "password": "analytical engine"}
+    )
+    assert signed_in.status_code == 303
+    assert signed_in.headers["Location"] == "/"
+    after = browser.get_cookie("session")
+    assert after is not None
+    assert after.value != before.value  # a new id at login
+    home = browser.get("/")
+    assert "Welcome, ada." in home.text
+    assert "Signed in as ada." in home.text
+    assert "Welcome, ada." not in browser.get("/").text  # a flash is shown once
+    attacker = start(login_app)  # knew the id from before the login: it opens nothing
+    attacker.set_cookie("session", before.value)
+    assert "Signed in" not in attacker.get("/").text
+
+
+def test_login_refuses_a_wrong_password(login_app: Any, start: Starter) -> None:
+    browser = start(login_app)
+    refused = _sign_in(browser, "difference engine")
+    assert refused.status_code == 303
+    assert refused.headers["Location"] == "/login"
+    assert "Wrong user name or password." in browser.get("/login").text
+    assert "Signed in" not in browser.get("/").text
+
+
+def test_login_forms_need_the_csrf_token(login_app: Any, start: Starter) -> None:
+    browser = start(login_app)
+    browser.get("/login")
+    forged = browser.post("/login", data={"user": "ada", "password": "analytical engine"})
+    assert forged.status_code == 403
+    assert "Signed in" not in browser.get("/").text
+    _sign_in(browser)
+    assert browser.post("/logout").status_code == 403  # no token: still signed in
+    assert "Signed in as ada." in browser.get("/").text
+
+
+def test_logout_destroys_the_session(login_app: Any, start: Starter) -> None:
+    browser = start(login_app)
+    _sign_in(browser)
+    home = browser.get("/")
+    signed_in = browser.get_cookie("session")
+    assert signed_in is not None
+    out = browser.post("/logout", data={"csrf_token": _csrf(home)})
+    assert out.status_code == 303
+    page = browser.get("/")
+    assert "You are signed out." in page.text
+    assert "Sign in" in page.text
+    replay = start(login_app)  # the signed-in cookie, replayed, opens nothing
+    replay.set_cookie("session", signed_in.value)
+    assert "Signed in" not in replay.get("/").text
 
 
 # virtual_hosts

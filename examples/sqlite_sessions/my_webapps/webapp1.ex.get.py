@@ -1,13 +1,16 @@
-"""GET /: counts this client's visits in its session."""
+"""GET /: counts this browser's visits in its session's `visits` store."""
 
 
 def main(request, response, abort, session):
     if request.path != "/":
         abort(404)
-    visits = session.get("visits", 0) + 1
-    session["visits"] = visits
+    store = session["visits"]
+    store["count"] = store.get("count", 0) + 1
     response.content_type = "text/html; charset=utf-8"
-    response.data = f"""<h1>Visit number {visits}</h1>
+    likes = session["likes"].get("likes", 0)
+    response.data = f"""<h1>Visit number {store["count"]}</h1>
+<p>{likes} likes</p>
+<form method="post" action="/like"><button>Like</button></form>
 <form method="post" action="/forget"><button>Forget me</button></form>
 """
     return response

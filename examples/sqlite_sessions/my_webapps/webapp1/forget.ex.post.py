@@ -1,6 +1,6 @@
-"""POST /forget: empties the session, then sends the browser back to /."""
+"""POST /forget: ends the session, then sends the browser back to /."""
 
 
 def main(response, abort, session):
-    session.clear()
+    session.destroy()
     abort(303, "/")
