@@ -68,18 +68,25 @@ def memory_kit() -> Iterator[DriverKit]:
 @pytest.fixture
 def sqlite_kit(tmp_path: Path) -> Iterator[DriverKit]:
     path = tmp_path / "sessions.sqlite"
-    driver = SQLiteDriver(path, busy_timeout=0.2)
+    driver = SQLiteDriver(path)
 
     @contextmanager
     def outage() -> Iterator[None]:
-        """Another process's writer holds the database: every call times out on the lock."""
+        """Another process's writer holds the database: every call times out on the lock.
+
+        The wait is cut to 0.2 s meanwhile (this thread reconnects with it), so the test is quick.
+        """
         holder = sqlite3.connect(path, isolation_level=None)
+        driver.busy_timeout = 0.2
+        driver.close()
         try:
             holder.execute("BEGIN EXCLUSIVE")
             yield
         finally:
             holder.execute("ROLLBACK")
             holder.close()
+            driver.busy_timeout = 5.0
+            driver.close()
 
     def plant(key: str, payload: bytes) -> None:
         driver.purge(0.0)  # creates the file and the table
