@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import io
 import logging
 import os
+import socket
+import stat
 import sys
 import textwrap
 import threading
@@ -560,21 +562,20 @@ def test_settling_an_old_version_never_replaces_a_newer_one(
     loader = ModuleLoader(racy_window_ns=1_000_000_000)
     assert not loader.load(str(page), describe).settled
     clock.now = 1.5  # version 1 may settle now
-    real_open = open
+    real_read = loader_module._read_file
     calls = 0
 
-    def open_meanwhile_loading_version_2(path: str, mode: str = "r") -> Any:
+    def read_meanwhile_loading_version_2(base: str, path: str) -> Any:
         nonlocal calls
         calls += 1
         if calls > 1:
-            return real_open(path, mode)
-        with real_open(path, "rb") as file:
-            version_1 = file.read()
+            return real_read(base, path)
+        version_1 = real_read(base, path)
         write_atomically(page, counted(runs, 2, "# a longer version\n"))
         assert loader.load(str(page), describe).module.VERSION == 2  # "another thread"
-        return io.BytesIO(version_1)
+        return version_1
 
-    monkeypatch.setattr(loader_module, "open", open_meanwhile_loading_version_2, raising=False)
+    monkeypatch.setattr(loader_module, "_read_file", read_meanwhile_loading_version_2)
 
     assert loader.load(str(page), describe).module.VERSION == 1  # current when it looked
     assert loader.load(str(page), describe).module.VERSION == 2
@@ -655,7 +656,7 @@ def test_file_changed_through_another_path_is_seen(
     else:
         os.link(target, page)
     loader = ModuleLoader(watch=watch)
-    first = loader.load(str(page), describe)
+    first = loader.load(str(page), describe, str(tmp_path))  # the link stays inside tmp_path
     assert first.module.VERSION == 1
     assert not first.watchable
     assert first.stamp is None
@@ -664,7 +665,7 @@ def test_file_changed_through_another_path_is_seen(
         file.seek(0)
         file.write(counted(runs, 2))
     watch.poll()
-    assert loader.load(str(page), describe).module.VERSION == 2
+    assert loader.load(str(page), describe, str(tmp_path)).module.VERSION == 2
 
 
 # --- a file being written (modified, not yet closed) is never loaded ---------------------------
@@ -774,13 +775,13 @@ def test_write_during_the_read_is_not_executed(
     real_read = loader_module._read_file
     writer = None
 
-    def read_while_a_writer_starts(path: str) -> Any:
+    def read_while_a_writer_starts(base: str, path: str) -> Any:
         nonlocal writer
         if writer is None:
             writer = page.open("w", encoding="utf-8")
             writer.write(GUARDED_FIRST_HALF)
             writer.flush()
-        return real_read(path)
+        return real_read(base, path)
 
     monkeypatch.setattr(loader_module, "_read_file", read_while_a_writer_starts)
     try:
@@ -812,16 +813,16 @@ def test_write_finished_during_the_read_is_read_again(
     real_read = loader_module._read_file
     reads: list[bytes] = []
 
-    def read_half_then_finish(path: str) -> Any:
+    def read_half_then_finish(base: str, path: str) -> Any:
         if not reads:
             with page.open("w", encoding="utf-8") as writer:
                 writer.write(GUARDED_FIRST_HALF)
                 writer.flush()
-                half = real_read(path)
+                half = real_read(base, path)
                 writer.write(GUARDED_SECOND_HALF)
             reads.append(half[1])
             return half
-        whole = real_read(path)
+        whole = real_read(base, path)
         reads.append(whole[1])
         return whole
 
@@ -846,10 +847,10 @@ def test_file_that_keeps_changing_while_read_is_answered_as_being_written(
     real_read = loader_module._read_file
     reads = 0
 
-    def read_and_touch(path: str) -> Any:
+    def read_and_touch(base: str, path: str) -> Any:
         nonlocal reads
         reads += 1
-        result = real_read(path)
+        result = real_read(base, path)
         page.write_text(f"def main(response):\n    return response\n# edit {reads}\n")
         return result
 
@@ -908,3 +909,129 @@ def test_file_linked_in_is_loaded_though_nobody_closes_it(
     loader = ModuleLoader(watch=watch)
     watch.poll()
     assert loader.load(str(page), describe).module.VERSION == 1
+
+
+# --- what was checked is what is read: opened once, below the folder of sites, never waiting ---
+
+
+def make_special(path: Path, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put a FIFO, a socket or a device node at ``path``."""
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        monkeypatch.chdir(path.parent)  # a socket's path is limited to about 100 bytes
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(path.name)
+        listener.close()  # the socket file stays
+    else:
+        try:
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))  # what /dev/null is
+        except PermissionError:
+            pytest.skip("making a device node needs CAP_MKNOD")
+
+
+def release(path: Path) -> None:
+    """Let a reader blocked on the FIFO at ``path`` go (a failing test must not hang)."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+
+def load_within(loader: ModuleLoader, path: Path, base: Path) -> BaseException | LoadedFile:
+    """Load ``path`` in a thread: what it returned or raised, which must come at once."""
+    outcome: list[BaseException | LoadedFile] = []
+
+    def run() -> None:
+        try:
+            outcome.append(loader.load(str(path), describe, str(base)))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(TIMEOUT)
+    if thread.is_alive():
+        release(path)
+        thread.join(TIMEOUT)
+        pytest.fail(f"loading {path} blocked")
+    return outcome[0]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "device"])
+def test_fifo_socket_or_device_at_a_handler_path_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    page = tmp_path / "page.ex.get.py"
+    make_special(page, kind, monkeypatch)
+    started = time.monotonic()
+    outcome = load_within(ModuleLoader(), page, tmp_path)
+    assert time.monotonic() - started < 2.0
+    assert isinstance(outcome, HandlerLoadError)
+    assert str(page) in str(outcome)
+    assert "not a regular file" in str(outcome)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "device"])
+def test_loaded_file_replaced_by_a_fifo_socket_or_device_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    runs = tmp_path / "runs"
+    page = tmp_path / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    loader = ModuleLoader()
+    assert loader.load(str(page), describe, str(tmp_path)).module.VERSION == 1
+    page.unlink()
+    make_special(page, kind, monkeypatch)
+    outcome = load_within(loader, page, tmp_path)
+    assert isinstance(outcome, HandlerLoadError)
+    assert "not a regular file" in str(outcome)
+
+
+def test_symbolic_link_out_of_the_folder_of_sites_is_refused(tmp_path: Path) -> None:
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    runs = tmp_path / "runs"
+    outside = tmp_path / "outside.py"
+    write(outside, counted(runs, 1))
+    page = sites / "page.ex.get.py"
+    page.symlink_to(outside)
+    with pytest.raises(HandlerLoadError, match="leads outside") as raised:
+        ModuleLoader().load(str(page), describe, str(sites))
+    assert str(page) in str(raised.value)
+    assert runs_of(runs) == []
+
+
+def test_symbolic_link_inside_the_folder_of_sites_is_followed(tmp_path: Path) -> None:
+    sites = tmp_path / "sites"
+    (sites / "webapp1" / "lib").mkdir(parents=True)
+    runs = tmp_path / "runs"
+    write(sites / "webapp1" / "lib" / "page.py", counted(runs, 1))
+    page = sites / "webapp1.ex.get.py"
+    page.symlink_to(Path("webapp1", "lib", "page.py"))
+    assert ModuleLoader().load(str(page), describe, str(sites)).module.VERSION == 1
+
+
+def test_file_swapped_for_a_link_after_its_check_is_never_read_through_the_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checked by `stat` as a regular file inside the site, then swapped for a symbolic link to
+    # a file outside before it is opened: what is opened is checked again, on the descriptor.
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    runs = tmp_path / "runs"
+    secret = tmp_path / "secret.py"
+    write(secret, counted(runs, 666))
+    page = sites / "page.ex.get.py"
+    write(page, counted(runs, 1))
+    real_fingerprint = loader_module._fingerprint
+
+    def fingerprint_then_swap(path: str) -> Any:
+        result = real_fingerprint(path)
+        swapped = page.with_name(".swap")
+        swapped.symlink_to(secret)
+        os.replace(swapped, page)
+        return result
+
+    monkeypatch.setattr(loader_module, "_fingerprint", fingerprint_then_swap)
+    with pytest.raises(HandlerLoadError, match="leads outside"):
+        ModuleLoader().load(str(page), describe, str(sites))
+    assert runs_of(runs) == []

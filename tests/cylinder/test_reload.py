@@ -6,9 +6,13 @@ Every test runs twice: with inotify events (the default on Linux) and with `stat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import socket
+import stat
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -367,3 +371,61 @@ def test_half_written_handler_over_waitress(tmp_path: Path) -> None:
         reply = request(server, "GET", "/fresh", TOKEN)
         assert (reply.status, reply.body) == (200, b"B")
         server.wait_for_log(f"`{new}` is being written")
+
+
+# --- a FIFO, socket or device where a handler was: a 500 at once, never a hang ----------------
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "device"])
+def test_handler_target_replaced_by_a_fifo_socket_or_device_answers_500_at_once(
+    make_app: Callable[..., cylinder.Application],
+    sites: Path,
+    records: Any,
+    answer: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+) -> None:
+    # The root handler is a link to a file inside the folder of sites; that file becomes a
+    # FIFO (socket, device) while the folder holding the link stays settled and unchanged, so
+    # the route stands and the loader meets the FIFO.
+    lib = sites / "webapp1" / "lib"
+    lib.mkdir(parents=True)
+    target = lib / "page.py"
+    target.write_text(answer("linked"))
+    handler = sites / "webapp1.ex.get.py"
+    handler.symlink_to(Path("webapp1", "lib", "page.py"))
+    long_ago = time.time_ns() - 60 * 10**9
+    os.utime(sites, ns=(long_ago, long_ago))  # settled: its listing is trusted, as in production
+    client = make_app().test_client()
+    assert client.get("/").text == "linked"
+
+    target.unlink()
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "socket":
+        monkeypatch.chdir(lib)  # a socket's path is limited to about 100 bytes
+        listener = socket.socket(socket.AF_UNIX)
+        listener.bind(target.name)
+        listener.close()
+    else:
+        try:
+            os.mknod(target, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("making a device node needs CAP_MKNOD")
+
+    outcome: list[Any] = []
+    thread = threading.Thread(target=lambda: outcome.append(client.get("/")), daemon=True)
+    started = time.monotonic()
+    thread.start()
+    thread.join(10.0)
+    if thread.is_alive():  # let a reader blocked on the FIFO go before failing
+        with contextlib.suppress(OSError):
+            os.close(os.open(target, os.O_WRONLY | os.O_NONBLOCK))
+        thread.join(10.0)
+        pytest.fail("the request blocked on the FIFO")
+    assert time.monotonic() - started < 2.0
+    assert outcome[0].status_code == 500
+    [failure] = [record for record in records.records if record.exc_info]
+    message = str(failure.exc_info[1])
+    assert str(handler) in message
+    assert "not a regular file" in message

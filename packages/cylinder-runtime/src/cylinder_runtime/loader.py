@@ -12,6 +12,11 @@ its folder's stamp is the one it was loaded under (the watch's owner polls it on
 A file that is a symbolic link or has other hard links is always checked with ``stat``: a change
 made through another path raises its event in another folder.
 
+What was checked is what is read: a file is opened once, with
+:func:`~cylinder_router.open_beneath` below the folder of sites (``site_dir``), never following a
+symbolic link out of it and never waiting (a FIFO, socket or device is refused at once as not a
+regular file), and its bytes are read, and its ``fstat`` taken, from that descriptor.
+
 Many threads may ask for the same file at once: one loads it while the others wait for that
 load, and no thread ever sees a module whose top level has not finished running.
 
@@ -38,6 +43,7 @@ from importlib.machinery import ModuleSpec
 
 from werkzeug.exceptions import ServiceUnavailable
 
+from cylinder_router import NotRegularFileError, OpenBeneathError, open_beneath
 from cylinder_router.listing import RACY_WINDOW_NS
 from cylinder_router.watching import FileState, FolderWatch
 
@@ -134,12 +140,14 @@ class ModuleLoader:
         # file's lock) can never put it back in place of a newer one.
         self._swap = threading.Lock()
 
-    def load(self, path: str, describe: Callable[[], str]) -> LoadedFile:
+    def load(self, path: str, describe: Callable[[], str], base: str | None = None) -> LoadedFile:
         """The current version of the file at ``path``, loading it if it is new or changed.
 
         :param path: the file's absolute path.
         :param describe: gives the file in words for error messages
             ("handler `foo/bar.ex.get.py`"); called only when the file is loaded.
+        :param base: the folder the file must be read from below (symbolic links followed only
+            while they stay inside it): the folder of sites. ``None``: the file's own folder.
         :raises HandlerLoadError: naming the file and line when it cannot be loaded.
         :raises FileBeingWritten: when a writer has modified the file and not yet closed it, and
             no earlier version was loaded.
@@ -158,21 +166,23 @@ class ModuleLoader:
                 state = watch.file_state(path)
                 if state is not None and state.writing:
                     return self._meanwhile(path, current)
+        if base is None:
+            base = os.path.dirname(path)
         fingerprint = _fingerprint(path)
-        if current is not None and self._is_current(current, fingerprint):
+        if current is not None and self._is_current(current, fingerprint, base):
             self._vouch(current, stamp)
             return current
         lock = self._locks.setdefault(path, threading.Lock())
         with lock:
             current = self._files.get(path)
             fingerprint = _fingerprint(path)
-            if current is not None and self._is_current(current, fingerprint):
+            if current is not None and self._is_current(current, fingerprint, base):
                 self._vouch(current, stamp)
                 return current
             if fingerprint is None:  # (a loaded version would have been served above)
                 raise HandlerLoadError(path, None, "the file does not exist")
             try:
-                loaded = self._execute(path, describe(), stamp)
+                loaded = self._execute(path, base, describe(), stamp)
             except _Busy:
                 return self._meanwhile(path, current)
             with self._swap:
@@ -195,7 +205,7 @@ class ModuleLoader:
         """Drop the loaded version of ``path``; the next :meth:`load` executes it again."""
         self._files.pop(path, None)
 
-    def _is_current(self, loaded: LoadedFile, fingerprint: _Fingerprint | None) -> bool:
+    def _is_current(self, loaded: LoadedFile, fingerprint: _Fingerprint | None, base: str) -> bool:
         if fingerprint is None:
             return True  # vanished: keep serving the version we have until routing moves on
         if fingerprint != loaded.fingerprint:
@@ -203,10 +213,9 @@ class ModuleLoader:
         if loaded.settled:
             return True
         try:
-            with open(loaded.path, "rb") as file:
-                same = file.read() == loaded.source
-        except OSError:
-            return True
+            same = _read_file(base, loaded.path)[1] == loaded.source
+        except HandlerLoadError:
+            return False  # no longer readable as it was: load it again, and say why
         if same and time.time_ns() - fingerprint[2] > self._racy_window_ns:
             self._swap_in(loaded, replace(loaded, settled=True))
         return same
@@ -223,9 +232,9 @@ class ModuleLoader:
             if self._files.get(loaded.path) is loaded:
                 self._files[loaded.path] = updated
 
-    def _execute(self, path: str, where: str, stamp: int | None) -> LoadedFile:
+    def _execute(self, path: str, base: str, where: str, stamp: int | None) -> LoadedFile:
         started = time.time_ns()
-        fingerprint, source = self._read(path, stamp)
+        fingerprint, source = self._read(path, base, stamp)
         try:
             code = compile(source, path, "exec", dont_inherit=True)
         except SyntaxError as exc:
@@ -277,7 +286,7 @@ class ModuleLoader:
             watchable=watchable,
         )
 
-    def _read(self, path: str, stamp: int | None) -> tuple[_Fingerprint, bytes]:
+    def _read(self, path: str, base: str, stamp: int | None) -> tuple[_Fingerprint, bytes]:
         """The file's bytes and the ``stat`` of the very file read, once no writer is in the
         middle of it (as far as the watch can tell: ``stamp`` is ``None`` when it cannot).
 
@@ -289,7 +298,7 @@ class ModuleLoader:
         for _ in range(READ_ATTEMPTS):
             if before is not None and before.writing:
                 raise _Busy
-            fingerprint, source = _read_file(path)
+            fingerprint, source = _read_file(base, path)
             if watch is None or before is None:
                 return fingerprint, source
             # Every write queues its event before it returns: with none naming the file since
@@ -301,21 +310,33 @@ class ModuleLoader:
                     raise _Busy  # created to be written, and nothing written yet
                 return fingerprint, source
             if after is None:  # no longer watched: what is on disk, as without a watch
-                return _read_file(path)
+                return _read_file(base, path)
             before = after
         raise _Busy
 
 
-def _read_file(path: str) -> tuple[_Fingerprint, bytes]:
+def _read_file(base: str, path: str) -> tuple[_Fingerprint, bytes]:
+    """The bytes of the regular file at ``path``, opened once below ``base``, and the ``stat``
+    of that very descriptor: a replacement made since the caller's ``stat`` must not be
+    remembered under the old version's fingerprint.
+
+    :raises HandlerLoadError: naming the file, when it is not a regular file inside ``base``
+        (a FIFO, socket or device is refused at once, never waited for) or cannot be read.
+    """
     try:
-        with open(path, "rb") as file:
-            # The stat of the very file read: a replacement made since the caller's stat must
-            # not be remembered under the old version's fingerprint.
-            fingerprint = _fingerprint_of(os.fstat(file.fileno()))
+        fd, st = open_beneath(base, os.path.relpath(path, base))
+    except NotRegularFileError as exc:
+        raise HandlerLoadError(path, None, f"it is not a regular file ({exc})") from exc
+    except OpenBeneathError as exc:
+        raise HandlerLoadError(path, None, str(exc)) from exc
+    except ValueError as exc:  # not below `base` at all (another drive), a NUL
+        raise HandlerLoadError(path, None, f"cannot open it below `{base}`: {exc}") from exc
+    try:
+        with os.fdopen(fd, "rb") as file:
             source = file.read()
     except OSError as exc:
         raise HandlerLoadError(path, None, f"cannot read the file: {exc}") from exc
-    return fingerprint, source
+    return _fingerprint_of(st), source
 
 
 def _fingerprint(path: str) -> _Fingerprint | None:

@@ -233,7 +233,9 @@ class Pipeline:
     ) -> None:
         site_dir = ex.site.site_dir if ex.site is not None else ""
         ex.running, ex.running_main = route_file, None
-        loaded = self._loader.load(route_file.path, lambda: _describe(route_file, site_dir))
+        loaded = self._loader.load(
+            route_file.path, lambda: _describe(route_file, site_dir), site_dir or None
+        )
         ex.running_main = loaded.main
         available: Mapping[str, object] = ex.available
         if e is not None:
