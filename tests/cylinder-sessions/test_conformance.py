@@ -361,6 +361,17 @@ def test_a_destroyed_session_is_never_resurrected_by_a_concurrent_save(
 # stores
 
 
+def test_in_tells_whether_a_store_holds_anything(manager: SessionManager) -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    session = manager.begin(Request(EnvironBuilder().get_environ()))
+    assert "shop" not in session
+    session["shop"]["cart"] = []
+    assert "shop" in session
+    assert 42 not in session
+
+
 def test_stores_keep_their_keys_apart(client: Client) -> None:
     setvalue(client, "shop", item="cart")
     setvalue(client, "forum", item="thread")

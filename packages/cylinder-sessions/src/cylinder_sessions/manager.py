@@ -138,7 +138,7 @@ class SessionManager:
 
         Outside Cylinder, call ``session.finish(response)`` once the response is ready.
         """
-        return Session(self, request.cookies.get(self.cookie_name))
+        return Session(self, request)
 
     def store_lifetime(self, name: str) -> float | None:
         """Seconds the store ``name`` keeps what was written to it, or None (the session's)."""

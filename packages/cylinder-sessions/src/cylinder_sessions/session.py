@@ -47,10 +47,9 @@ class Session:
     Made by :meth:`SessionManager.begin`; handlers get it as their ``session`` parameter.
     """
 
-    def __init__(self, manager: SessionManager, cookie: str | None) -> None:
+    def __init__(self, manager: SessionManager, request: Request) -> None:
         self._manager = manager
-        #: The id the browser sent, if it could be one of ours; never reused unless found.
-        self._sent = cookie if cookie is not None and is_well_formed(cookie) else None
+        self._request: Request | None = request  # its cookie is read on first use only
         self._id: str | None = None  # the id of `_record`
         self._record: Record | None = None
         self._loaded = False
@@ -64,6 +63,10 @@ class Session:
         return f"<Session {state}, stores opened: {sorted(self._stores)}>"
 
     # reading
+
+    def __contains__(self, name: object) -> bool:
+        """Whether the store ``name`` holds anything."""
+        return bool(self[name]) if isinstance(name, str) else False
 
     def __getitem__(self, name: str) -> Store:
         """The store ``name``, empty until written.
@@ -103,9 +106,11 @@ class Session:
         if self._loaded:
             return
         self._loaded = True
-        sent, self._sent = self._sent, None
-        if sent is None:
-            return
+        assert self._request is not None
+        sent = self._request.cookies.get(self._manager.cookie_name)
+        self._request = None
+        if sent is None or not is_well_formed(sent):
+            return  # an id that cannot be one of ours is not even looked up
         manager = self._manager
         key = key_of(sent)
         try:
