@@ -5,9 +5,10 @@
   of the application add. It is 0 unless set, which trusts none: set it to the number of
   proxies really there (1 behind one load balancer), never more, or clients can forge their
   address.
-- Log records are one line each, at INFO and above, with the process id (one per worker) and
-  the request id the load balancer sends in ``REQUEST_ID_HEADER`` (``X-Request-ID`` unless
-  set); the late hook sends it back.
+- Log records are JSON, one object per line for a log shipper, at INFO and above, each with
+  the process id (one per worker) and the request id the load balancer sends in
+  ``REQUEST_ID_HEADER`` (``X-Request-ID`` unless set); the late hook sends it back. Access
+  records carry the client's address, status, size, duration and user agent as fields.
 - ``/healthz`` is the health check.
 
 Serve it with waitress (``HOST`` and ``PORT`` choose the address, 127.0.0.1:8000 by default)::
@@ -33,15 +34,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request
 
 import cylinder
+from cylinder_logging import JSONFormatter
 
 SITE_DIR = Path(__file__).resolve().parent / "my_webapps"
 
 PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 REQUEST_ID_HEADER = os.environ.get("REQUEST_ID_HEADER", "X-Request-ID")
-#: One line per record: time, worker process, level, request id, where, what.
-LOG_FORMAT = (
-    "%(timestamp)s %(process)d %(levelname)s [%(request_id)s] %(filename)s:%(lineno)d %(message)s"
-)
 
 
 def app_map(request: Request) -> tuple[Path, str]:
@@ -54,7 +52,7 @@ def create_app(log_handler: logging.Handler | None = None) -> ProxyFix:
 
     :param log_handler: where log records go; standard error when None.
     """
-    cylinder.log_formatter = logging.Formatter(LOG_FORMAT)
+    cylinder.log_formatter = JSONFormatter()  # one JSON object per line, every field
     app = cylinder.get_app(
         app_map,
         log_level=logging.INFO,

@@ -384,3 +384,76 @@ def test_call_site_names_its_file_and_module() -> None:
         "pay",
     )
     assert repr(site) == "<CallSite ERROR /srv/app/handlers/orders.py:12>"
+
+
+#: A call site that names its records and gives them attributes, as the runtime's access line.
+NAMED_SITE = CallSite(
+    logging.INFO, "access", 0, "access", name="shop.access", attributes=("status", "user_agent")
+)
+
+
+def test_deferred_record_with_a_name_and_attributes_equals_the_normal_one(
+    make_service: ServiceFactory, make_recorder: RecorderFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = make_recorder()
+    service = make_service(name="shop", handler=recorder)
+    freeze_clock(monkeypatch, INSTANTS[0])
+    values = (200, "probe/1.0")
+
+    def log() -> None:
+        with request_scope("req-43"):
+            service.log_deferred(NAMED_SITE, "%s %s", ("GET", "/"), values)
+            logger = service.logger
+            logger.handle(
+                logger.makeRecord(
+                    "shop.access",
+                    logging.INFO,
+                    "access",
+                    0,
+                    "%s %s",
+                    ("GET", "/"),
+                    None,
+                    "access",
+                    {"status": 200, "user_agent": "probe/1.0"},
+                )
+            )
+
+    thread = threading.Thread(target=log, name="worker-8")
+    thread.start()
+    thread.join(TIMEOUT)
+    assert service.drain(TIMEOUT)
+    deferred, normal = recorder.records
+    assert list(vars(deferred)) == list(vars(normal))  # extra= attributes before `message`
+    assert vars(deferred) == vars(normal)
+    assert (deferred.name, deferred.status, deferred.user_agent) == ("shop.access", *values)
+    assert recorder.lines[0] == recorder.lines[1]
+
+
+def test_the_normal_path_gives_attributes_too(
+    make_service: ServiceFactory, make_recorder: RecorderFactory, made_records: list[str]
+) -> None:
+    recorder = make_recorder()
+    service = make_service(name="shop", handler=recorder)
+    service.logger.addFilter(lambda record: True)  # anything seeing records first: normal path
+    service.log_deferred(NAMED_SITE, "plain", (), (404, None))
+    assert service.drain(TIMEOUT)
+    assert made_records == ["shop"]
+    [record] = recorder.records
+    assert (record.name, record.status, record.user_agent) == ("shop.access", 404, None)
+
+
+@pytest.mark.parametrize("attribute", ["message", "msg", "asctime", "request_id", "lineno"])
+def test_call_site_attributes_never_replace_a_records_own(attribute: str) -> None:
+    with pytest.raises(ValueError, match=f"attribute `{attribute}` would replace the record's own"):
+        CallSite(logging.INFO, "x.py", 1, attributes=(attribute,))
+
+
+def test_call_site_attributes_are_named_once() -> None:
+    with pytest.raises(ValueError, match=r"name one twice"):
+        CallSite(logging.INFO, "x.py", 1, attributes=("a", "a"))
+
+
+def test_values_must_match_the_attributes(make_service: ServiceFactory) -> None:
+    service = make_service()
+    with pytest.raises(ValueError, match=r"one value per attribute .*\('status', 'user_agent'\)"):
+        service.log_deferred(NAMED_SITE, "x", (), (200,))

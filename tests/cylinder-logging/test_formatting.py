@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import io
 import logging
+import sys
 from datetime import datetime
 
 from cylinder_logging import default_formatter
@@ -36,3 +38,24 @@ def test_default_format_renders_request_id_and_timestamp() -> None:
     record.timestamp = timestamp_of(record.created)
     line = default_formatter().format(record)
     assert line == f"INFO {record.timestamp} foo.py:7 req-1\n hi you\n"
+
+
+def test_the_default_format_takes_three_lines_through_a_stream_handler() -> None:
+    """What docs/logging.md says: header, message, blank line; a traceback ends the record."""
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(default_formatter())
+    record = logging.LogRecord("n", logging.INFO, "/x/app.py", 7, "hello", None, None)
+    record.request_id, record.timestamp = "r-1", "T"
+    handler.handle(record)
+    assert output.getvalue() == "INFO T app.py:7 r-1\n hello\n\n"
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failed = logging.LogRecord("n", logging.ERROR, "/x/app.py", 8, "bad", None, sys.exc_info())
+    failed.request_id, failed.timestamp = "r-2", "T"
+    handler.handle(failed)
+    lines = output.getvalue().split("\n")
+    assert lines[3:5] == ["ERROR T app.py:8 r-2", " bad"]
+    assert lines[5] == "Traceback (most recent call last):"
+    assert lines[-2:] == ["ValueError: boom", ""]  # no blank line after a traceback

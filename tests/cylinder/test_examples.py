@@ -898,11 +898,21 @@ def test_deployment_request_ids_and_log_lines(
     )
     assert response.headers["X-Request-ID"] == "lb-1234"
     lines = output.getvalue().splitlines()
-    assert len(lines) == 2  # the handler's record and the access record, one line each
-    assert all(f" {os.getpid()} INFO [lb-1234] " in line for line in lines)
-    assert "webapp1.ex.get.py" in lines[0]
-    assert lines[0].endswith("home page for 203.0.113.7")
-    assert re.search(r"GET / 200 [0-9.]+ms$", lines[1])
+    assert len(lines) == 2  # the handler's record and the access record, one JSON line each
+    handler, access = map(json.loads, lines)
+    for entry in (handler, access):
+        assert (entry["process"], entry["levelname"], entry["request_id"]) == (
+            os.getpid(),
+            "INFO",
+            "lb-1234",
+        )
+    assert handler["filename"] == "webapp1.ex.get.py"
+    assert handler["message"] == "home page for 203.0.113.7"
+    assert re.fullmatch(r"GET / 200 [0-9.]+ms", access["message"])
+    assert access["funcName"] == "access"
+    # the client's address as ProxyFix found it in X-Forwarded-For, the body's size in bytes
+    assert (access["remote_addr"], access["status"]) == ("203.0.113.7", 200)
+    assert access["response_size"] == len(response.data)
     generated = client.get("/").headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", generated)
 
@@ -914,7 +924,7 @@ def test_deployment_request_id_header_is_configurable(
     client, output = deployment()
     response = client.get("/healthz", headers={"Cf-Ray": "8f1b2c3d4e5f-AMS"})
     assert response.headers["X-Request-ID"] == "8f1b2c3d4e5f-AMS"
-    assert "[8f1b2c3d4e5f-AMS]" in output.getvalue()
+    assert '"request_id": "8f1b2c3d4e5f-AMS"' in output.getvalue()
 
 
 def test_deployment_health_check(deployment: Callable[[], tuple[Client, io.StringIO]]) -> None:

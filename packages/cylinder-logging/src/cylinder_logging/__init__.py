@@ -19,6 +19,8 @@ record, the same one ``logger.info`` would have queued.
 
 Formats may use ``%(request_id)s`` (``-`` outside a request) and ``%(timestamp)s`` (a
 timezone-aware ``datetime``); :func:`default_formatter` returns Cylinder's default format.
+:class:`JSONFormatter` writes each record as one line of JSON, for log shippers.
+
 Text that came from a request is passed through :func:`escape_controls` before it goes into a
 record, so that it cannot forge log lines.
 """
@@ -30,10 +32,12 @@ from .deferred import CallSite
 from .escaping import escape_controls
 from .formatting import default_formatter
 from .ids import new_request_id, sanitize_request_id
+from .json_lines import JSONFormatter
 from .service import LogService
 
 __all__ = [
     "CallSite",
+    "JSONFormatter",
     "LogService",
     "current_request_id",
     "default_formatter",

@@ -3,9 +3,10 @@
 A hot call site that knows where it is (the runtime's access line) need not pay for a whole
 :class:`logging.LogRecord` in the logging thread. It describes itself once, as a
 :class:`CallSite`. Each call then captures (:func:`capture`) only what depends on the moment and
-on the logging thread: the time, the request id, the thread and its name, the asyncio task, and
-the message merged with its arguments. That small tuple, a :data:`DeferredRecord`, is queued like
-any prepared record, and the listener's :class:`RecordBuilder` turns it into the record that
+on the logging thread: the time, the request id, the thread and its name, the asyncio task, the
+message merged with its arguments, and the values of the call site's own attributes. That small
+tuple, a :data:`DeferredRecord`, is queued like any prepared record, and the listener's
+:class:`RecordBuilder` turns it into the record that
 :func:`~cylinder_logging.records.prepare_record` makes of ``Logger.makeRecord``'s: the same
 attributes, in the same order, with the same values. Only ``processName`` is read by the
 listener, once per batch, rather than by the logging thread.
@@ -23,6 +24,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from datetime import datetime, tzinfo
 from typing import Final
 
@@ -73,25 +75,55 @@ DEFERRABLE: Final = (
 )
 
 
-class CallSite:
-    """Where deferred records come from: their level, source file, line and function.
+#: What a record gets after its ``LogRecord`` attributes and ``extra=`` fields, when prepared.
+_PREPARED_ATTRIBUTES: Final = ("message", "request_id", "timestamp")
 
-    Make one per call site, once (a module constant will do): what its records share is worked
-    out here, not per record. It is never changed afterwards.
+
+class CallSite:
+    """Where deferred records come from: their level, source file, line and function, and the
+    name and extra attributes they carry.
+
+    Make one per call site, once (a module or application constant will do): what its records
+    share is worked out here, not per record. It is never changed afterwards.
 
     :param level: the level of its records.
-    :param pathname: the source file its records name (``%(pathname)s``, ``%(filename)s``).
+    :param pathname: the source file its records name (``%(pathname)s``, ``%(filename)s``); a
+        call site that stands for something else than a line of code may name that instead
+        (the runtime's access records name ``access``, line 0).
     :param lineno: the line its records name.
     :param func: the function its records name.
+    :param name: the records' ``name``; the logger's name when ``None``.
+    :param attributes: the names of attributes each record gets besides the standard ones, as
+        ``extra=`` would give them; :meth:`~cylinder_logging.LogService.log_deferred` takes
+        their values, in this order.
+    :raises ValueError: when an attribute would replace one a record has anyway.
     """
 
-    __slots__ = ("_shared", "func", "level", "lineno", "pathname")
+    __slots__ = ("_shared", "attributes", "func", "level", "lineno", "name", "pathname")
 
-    def __init__(self, level: int, pathname: str, lineno: int, func: str | None = None) -> None:
+    def __init__(
+        self,
+        level: int,
+        pathname: str,
+        lineno: int,
+        func: str | None = None,
+        *,
+        name: str | None = None,
+        attributes: Iterable[str] = (),
+    ) -> None:
         self.level = level
         self.pathname = pathname
         self.lineno = lineno
         self.func = func
+        self.name = name
+        self.attributes = tuple(attributes)
+        for attribute in self.attributes:
+            if attribute in _STANDARD_ATTRIBUTES or attribute in (*_PREPARED_ATTRIBUTES, "asctime"):
+                raise ValueError(
+                    f"call site attribute `{attribute}` would replace the record's own"
+                )
+        if len(set(self.attributes)) != len(self.attributes):
+            raise ValueError(f"call site attributes {self.attributes!r} name one twice")
         try:
             filename = os.path.basename(pathname)
             module = os.path.splitext(filename)[0]
@@ -108,19 +140,24 @@ class CallSite:
             lineno=lineno,
             funcName=func,
         )
-        self._shared.update(message=None, request_id=None, timestamp=None)
+        self._shared.update(dict.fromkeys(self.attributes))  # where extra= puts them
+        self._shared.update(dict.fromkeys(_PREPARED_ATTRIBUTES))
 
     def __repr__(self) -> str:
         return f"<CallSite {logging.getLevelName(self.level)} {self.pathname}:{self.lineno}>"
 
 
-#: What :func:`capture` queues: the call site, logger name, merged message, clock reading
+#: What :func:`capture` queues: the call site, record name, merged message, clock reading
 #: (``time.time_ns()`` from Python 3.13 on, ``time.time()`` before, as ``LogRecord`` reads
-#: it), request id, thread id, thread name and asyncio task name.
-DeferredRecord = tuple[CallSite, str, str, float, str, int | None, str | None, str | None]
+#: it), request id, thread id, thread name, asyncio task name and the attributes' values.
+DeferredRecord = tuple[
+    CallSite, str, str, float, str, int | None, str | None, str | None, tuple[object, ...]
+]
 
 
-def capture(site: CallSite, name: str, message: str) -> DeferredRecord:
+def capture(
+    site: CallSite, name: str, message: str, values: tuple[object, ...] = ()
+) -> DeferredRecord:
     """Return what the listener needs to build a record logged here and now.
 
     Call it in the logging thread, inside the request: it reads the clock, the request id, the
@@ -128,8 +165,9 @@ def capture(site: CallSite, name: str, message: str) -> DeferredRecord:
     ``logging.logAsyncioTasks`` as ``LogRecord`` does.
 
     :param site: where the record comes from.
-    :param name: the logger's name.
+    :param name: the record's name.
     :param message: the message, already merged with its arguments.
+    :param values: the values of ``site.attributes``, in their order.
     """
     if logging.logThreads:
         thread: int | None = threading.get_ident()
@@ -145,6 +183,7 @@ def capture(site: CallSite, name: str, message: str) -> DeferredRecord:
         thread,
         thread_name,
         _task_name() if _TASK_NAMES else None,
+        values,
     )
 
 
@@ -190,7 +229,7 @@ class RecordBuilder:
 
         :param deferred: a tuple made by :func:`capture`.
         """
-        site, name, message, clock, request_id, thread, thread_name, task_name = deferred
+        site, name, message, clock, request_id, thread, thread_name, task_name, values = deferred
         if _NANOSECOND_CLOCK:  # as LogRecord computes them
             ns = int(clock)
             created = ns / 1e9
@@ -215,6 +254,8 @@ class RecordBuilder:
         fields["process"] = self._process if logging.logProcesses else None
         if _TASK_NAMES:
             fields["taskName"] = task_name
+        if values:
+            fields.update(zip(site.attributes, values, strict=True))
         fields["message"] = message
         fields["request_id"] = request_id
         # timestamp_of(created), with the zone found for the same whole second: zone offsets

@@ -33,6 +33,11 @@ DEFAULT_DATE_FORMAT = "%Y-%m-%d %H:%M:%S%z"
 def default_formatter() -> logging.Formatter:
     """Return a new formatter with Cylinder's default format.
 
+    Written by a ``StreamHandler``, a record takes three lines: level, time, file and line, and
+    request id; the message, indented by one space; and a blank one, since the format ends with
+    a line break and the handler adds its own. A traceback follows the message line and ends
+    the record, with no blank line after it.
+
     Each call returns a new object, so changing one never changes another application's.
     """
     return logging.Formatter(DEFAULT_FORMAT, DEFAULT_DATE_FORMAT)

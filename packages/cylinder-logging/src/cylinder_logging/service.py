@@ -169,7 +169,13 @@ class LogService:
         thread.join(timeout)
         return not thread.is_alive()
 
-    def log_deferred(self, site: CallSite, msg: str, args: tuple[object, ...]) -> None:
+    def log_deferred(
+        self,
+        site: CallSite,
+        msg: str,
+        args: tuple[object, ...],
+        values: tuple[object, ...] = (),
+    ) -> None:
         """Log ``msg % args`` from ``site``, cheaply: the listener builds the record.
 
         For hot call sites that know where they are, such as an access line: there is no stack
@@ -195,10 +201,18 @@ class LogService:
         :param msg: the message format, merged as ``msg % args`` (when ``args`` is not empty)
             in this thread, as every record of this service is.
         :param args: the arguments of the message.
+        :param values: the values of ``site.attributes``, in their order, which the record
+            gets as attributes (as ``extra=`` gives them).
+        :raises ValueError: when ``values`` does not give one value per attribute.
         """
         logger = self._logger
         if not logger.isEnabledFor(site.level):
             return
+        if len(values) != len(site.attributes):
+            raise ValueError(
+                f"`values` must give one value per attribute of the call site"
+                f" {site.attributes!r}, got {values!r}"
+            )
         queueing = self._queueing
         handlers = logger.handlers
         if (
@@ -214,14 +228,14 @@ class LogService:
             or (len(args) == 1 and isinstance(args[0], Mapping))
             or not DEFERRABLE
         ):
-            logger.handle(_make_record(logger, site, msg, args))
+            logger.handle(_make_record(logger, site, msg, args, values))
             return
         try:
             message = msg % args if args else msg
         except Exception:  # reported as the queueing handler reports a message it cannot merge
-            queueing.handleError(_make_record(logger, site, msg, args))
+            queueing.handleError(_make_record(logger, site, msg, args, values))
             return
-        self._queue.put_nowait(capture(site, logger.name, message))
+        self._queue.put_nowait(capture(site, site.name or logger.name, message, values))
 
     def drain(self, timeout: float | None = None) -> bool:
         """Wait until every record queued before this call has been handled.
@@ -334,11 +348,23 @@ class _ServiceLogger(logging.Logger):
 
 
 def _make_record(
-    logger: logging.Logger, site: CallSite, msg: str, args: tuple[object, ...]
+    logger: logging.Logger,
+    site: CallSite,
+    msg: str,
+    args: tuple[object, ...],
+    values: tuple[object, ...],
 ) -> logging.LogRecord:
     """Return the record ``logger`` makes for a deferred call that takes the normal path."""
     return logger.makeRecord(
-        logger.name, site.level, site.pathname, site.lineno, msg, args, None, site.func
+        site.name or logger.name,
+        site.level,
+        site.pathname,
+        site.lineno,
+        msg,
+        args,
+        None,
+        site.func,
+        dict(zip(site.attributes, values, strict=True)) if site.attributes else None,
     )
 
 

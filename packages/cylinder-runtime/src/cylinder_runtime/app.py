@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError
 from werkzeug.test import Client
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from cylinder_logging import (
     CallSite,
@@ -38,6 +38,20 @@ __all__ = ["Application"]
 
 #: Seconds a request waits for its log records when ``wait_for_logs`` is set.
 DRAIN_TIMEOUT = 10.0
+
+#: The attributes of each access record, besides ``request_id`` (which every record has): the
+#: client's address (``REMOTE_ADDR``), the method and path, the status, the milliseconds taken,
+#: the body's size in bytes (``None`` when not known in advance: a streamed body) and the
+#: ``User-Agent`` (``None`` when absent). Text from the request is escaped.
+ACCESS_ATTRIBUTES = (
+    "remote_addr",
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "response_size",
+    "user_agent",
+)
 
 
 class Application:
@@ -103,6 +117,15 @@ class Application:
             queue_length=log_queue_length,
         )
         self._logs.start()
+        # Credited to `access`, not to a line of this file; named `<app logger>.access`.
+        self._access_site = CallSite(
+            logging.INFO,
+            "access",
+            0,
+            "access",
+            name=f"{self._logs.logger.name}.access",
+            attributes=ACCESS_ATTRIBUTES,
+        )
         self._stop_logs = weakref.finalize(self, self._logs.stop, DRAIN_TIMEOUT)
         # At interpreter exit cylinder-logging's own hook flushes with its time limit; this
         # finalizer must not run then too, without one, behind a slow handler.
@@ -161,6 +184,7 @@ class Application:
         with request_scope(request_id):
             path = environ.get("PATH_INFO", "")
             status = 500
+            answered: Response | None = None  # the response sent, for its size
             try:
                 guard_input(environ)
                 request = Request(environ)
@@ -171,13 +195,15 @@ class Application:
                 if not response.is_sequence and not response.direct_passthrough:
                     # a generator: user code runs as the server sends it, in this context
                     body = _InContext(body, contextvars.copy_context(), self, path)
+                answered = response
             except SITE_CODE_FAILURES as exc:
                 status = 400 if isinstance(exc, UnicodeError) else 500
                 body = self._fail(environ, start_response, exc, path, status)
             logs = self._logs
             if logs.logger.isEnabledFor(logging.INFO):
                 elapsed = (time.perf_counter() - started) * 1000
-                _access_record(logs, environ.get("REQUEST_METHOD", ""), path, status, elapsed)
+                size = None if answered is None else _body_size(answered, environ, status)
+                _access_record(logs, self._access_site, environ, path, status, elapsed, size)
         if self.wait_for_logs:
             self._logs.drain(DRAIN_TIMEOUT)
         return body
@@ -233,18 +259,52 @@ class Application:
         self._stop_logs()
 
 
-def _access_record(logs: LogService, method: str, path: str, status: int, elapsed: float) -> None:
-    """Log the one INFO record per request: method, path (control characters escaped),
-    status, milliseconds.
+def _access_record(
+    logs: LogService,
+    site: CallSite,
+    environ: WSGIEnvironment,
+    path: str,
+    status: int,
+    elapsed: float,
+    size: int | None,
+) -> None:
+    """Log the one INFO record per request: method, path, status, milliseconds, with the
+    :data:`ACCESS_ATTRIBUTES`. Text from the request is escaped.
 
-    Logged with ``log_deferred`` rather than ``logger.info``: no stack walk to find the caller
-    (it is always this function), and the record is built by the listener thread, not here.
+    Logged with ``log_deferred`` rather than ``logger.info``: no stack walk to find the caller,
+    and the record is built by the listener thread, not here.
     """
-    method, path = escape_controls(method), escape_controls(path)
-    logs.log_deferred(_ACCESS_SITE, "%s %s %s %.2fms", (method, path, status, elapsed))
+    method = escape_controls(environ.get("REQUEST_METHOD", ""))
+    path = escape_controls(path)
+    remote_addr = environ.get("REMOTE_ADDR")
+    user_agent = environ.get("HTTP_USER_AGENT")
+    logs.log_deferred(
+        site,
+        "%s %s %s %.2fms",
+        (method, path, status, elapsed),
+        (
+            None if remote_addr is None else escape_controls(remote_addr),
+            method,
+            path,
+            status,
+            elapsed,
+            size,
+            None if user_agent is None else escape_controls(user_agent),
+        ),
+    )
 
 
-_ACCESS_SITE = CallSite(logging.INFO, __file__, _access_record.__code__.co_firstlineno, "access")
+def _body_size(response: Response, environ: WSGIEnvironment, status: int) -> int | None:
+    """The size in bytes of the body sent for ``response``: 0 when there is none (HEAD, 1xx,
+    204, 304), its ``Content-Length`` when set, None when not known in advance."""
+    if status < 200 or status in (204, 304) or environ.get("REQUEST_METHOD") == "HEAD":
+        return 0
+    length = response.headers.get("Content-Length")
+    if length is not None:
+        return int(length) if length.isdigit() else None
+    if response.is_sequence:  # as Werkzeug counts it for the header it adds
+        return sum(len(chunk) for chunk in response.iter_encoded())
+    return None
 
 
 class _InContext:
