@@ -13,7 +13,6 @@ import pytest
 from werkzeug.test import Client
 
 import cylinder
-import cylinder_runtime.app
 from cylinder_logging import default_formatter
 from cylinder_logging.formatting import timestamp_of
 
@@ -83,22 +82,22 @@ def test_one_access_record_per_request(client_for: Callable[..., Client], record
 def test_access_line_with_the_default_formatter(
     client_for: Callable[..., Client], records: Any
 ) -> None:
-    """The access record names the runtime's ``_access_record`` as its source, carries the
-    request id and the serving thread, and prints as one line plus the message."""
+    """The access record is credited to ``access`` (line 0), not to a line of the runtime,
+    carries the request id and the serving thread, and prints as the header plus the message."""
     client = client_for({"webapp1.ex.get.py": "def main(response):\n    return response\n"})
     client.get("/", headers={"X-Request-ID": "req-77"})
     (access,) = [r for r in records.records if r.levelno == logging.INFO]
-    line = cylinder_runtime.app._access_record.__code__.co_firstlineno
-    assert (access.pathname, access.funcName, access.module) == (
-        cylinder_runtime.app.__file__,
+    assert (access.pathname, access.funcName, access.module, access.lineno) == (
         "access",
-        "app",
+        "access",
+        "access",
+        0,
     )
     assert access.threadName == threading.current_thread().name
     assert access.timestamp == timestamp_of(access.created)
     formatted = default_formatter().format(access)
     stamp = re.escape(str(access.timestamp))
-    assert re.fullmatch(rf"INFO {stamp} app\.py:{line} req-77\n GET / 200 \d+\.\d\dms\n", formatted)
+    assert re.fullmatch(rf"INFO {stamp} access:0 req-77\n GET / 200 \d+\.\d\dms\n", formatted)
 
 
 def test_500_traceback_logged_at_error_with_request_id(
