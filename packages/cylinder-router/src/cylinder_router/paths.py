@@ -110,7 +110,10 @@ def target_refusal(file: str, real_root: str) -> str | None:
     :param file: an absolute path below the site folder.
     :param real_root: the site folder, resolved with :func:`os.path.realpath`.
     """
-    real = os.path.realpath(file)
+    try:
+        real = os.path.realpath(file)
+    except OSError:  # a link on the way was replaced while it was being read
+        return "it changed while its links were followed"
     if not is_inside(real, real_root):
         return "it leads outside the site folder"
     relative = os.path.relpath(real, real_root)

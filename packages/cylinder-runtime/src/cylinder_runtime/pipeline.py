@@ -216,7 +216,9 @@ class Pipeline:
             self._run_file(ex, resolution.handler)
         elif outcome is Outcome.STATIC:
             assert resolution.static_file is not None
-            serve_file(ex.request, ex.response, resolution.static_file)
+            assert ex.site is not None
+            relative = "/".join(resolution.path.segments)  # static_file, below the site folder
+            serve_file(ex.request, ex.response, ex.site.folder, relative)
         elif outcome is Outcome.OPTIONS:
             ex.response.status_code = 204
             ex.response.headers["Allow"] = resolution.allow_header

@@ -1,8 +1,17 @@
 """Static files: filling the request's one ``response`` with a file from the site.
 
-The router has already decided that the file may be served. This module streams it (through the
-server's ``wsgi.file_wrapper`` when there is one), sets ``ETag``, ``Last-Modified`` and the
-content type, and lets Werkzeug answer conditional and range requests (304, 206, 416).
+The router has already decided, from its listings, that the path names a file that may be
+served. This module opens it once, with :func:`cylinder_router.open_beneath` from the site
+folder, and everything after that is read from that one descriptor: the body (through the
+server's ``wsgi.file_wrapper`` when there is one), ``ETag`` and ``Last-Modified``. So a file
+swapped for a link that leads outside the site or to a file the rules refuse, or for a FIFO,
+between routing and opening is never read: the request answers 404, at once.
+
+Conditional and range requests follow RFC 9110 with Werkzeug's parsers and
+``make_conditional``: a failed ``If-Match`` or ``If-Unmodified-Since`` is a 412, raised as
+Werkzeug's ``PreconditionFailed`` so that it is answered like every other error; 304, 206 and
+416 come from Werkzeug. Static responses say ``Cache-Control: no-cache`` (revalidate every
+time) unless a hook set one before.
 """
 
 from __future__ import annotations
@@ -11,15 +20,23 @@ import mimetypes
 import os
 from typing import TYPE_CHECKING
 
-from werkzeug.http import parse_date, parse_range_header
+from werkzeug.exceptions import NotFound, PreconditionFailed
+from werkzeug.http import parse_date, parse_etags, parse_range_header
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import FileWrapper, wrap_file
 
+from cylinder_router import OpenBeneathError, RequestPath, open_beneath, static_refusal
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
 
-__all__ = ["content_headers", "serve_file"]
+__all__ = ["STATIC_CACHE_CONTROL", "content_headers", "serve_file"]
+
+#: ``Cache-Control`` of a static response when no hook set one: a browser may keep the file
+#: but asks each time whether it changed (a cheap 304 when it did not), so an edit is seen at
+#: once.
+STATIC_CACHE_CONTROL = "no-cache"
 
 #: Encodings a browser undoes itself when sent as ``Content-Encoding``.
 _HTTP_ENCODINGS = frozenset({"gzip", "br"})
@@ -52,21 +69,32 @@ def content_headers(path: str) -> tuple[str, str | None]:
     return get_content_type(mimetype, "utf-8"), None
 
 
-def serve_file(request: Request, response: Response, path: str) -> None:
-    """Fill ``response`` with the file at ``path``, answering conditional and range requests.
+def serve_file(request: Request, response: Response, folder: str, relative: str) -> None:
+    """Fill ``response`` with the file ``relative`` below ``folder``, answering conditional and
+    range requests.
 
+    The file is opened once, never through a link that leaves ``folder`` or leads to a name
+    the static rules refuse, and only if it is a regular file (a FIFO never blocks).
+
+    :param folder: the site folder; nothing outside it is ever read.
+    :param relative: the file's ``/``-separated path below ``folder``, as routed.
+    :raises werkzeug.exceptions.NotFound: when the file cannot be served any more: it vanished
+        or was replaced since it was routed by something that is not a servable file.
+    :raises werkzeug.exceptions.PreconditionFailed: for a failed ``If-Match`` or
+        ``If-Unmodified-Since``.
     :raises werkzeug.exceptions.RequestedRangeNotSatisfiable: for a range beyond the file.
-    :raises werkzeug.exceptions.NotFound: when the file vanished since it was routed.
     """
     try:
-        file = open(path, "rb")  # noqa: SIM115 - closed by the response when it is sent
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
-        from werkzeug.exceptions import NotFound
-
+        fd, st = open_beneath(folder, relative, refusal=_never_served)
+    except OpenBeneathError as exc:
         raise NotFound() from exc
     try:
-        st = os.fstat(file.fileno())
-        content_type, encoding = content_headers(path)
+        file = open(fd, "rb")  # noqa: SIM115 - closed by the response when it is sent
+    except BaseException:
+        os.close(fd)
+        raise
+    try:
+        content_type, encoding = content_headers(relative)
         if "wsgi.file_wrapper" in request.environ:
             response.response = wrap_file(request.environ, file)
         else:
@@ -75,13 +103,17 @@ def serve_file(request: Request, response: Response, path: str) -> None:
         response.headers["Content-Type"] = content_type
         if encoding is not None:
             response.headers["Content-Encoding"] = encoding
+        if "Cache-Control" not in response.headers:
+            response.headers["Cache-Control"] = STATIC_CACHE_CONTROL
         response.content_length = st.st_size
         response.last_modified = st.st_mtime  # type: ignore[assignment]
-        response.set_etag(f"{st.st_mtime_ns:x}-{st.st_size:x}-{st.st_ino:x}")
+        etag = f"{st.st_mtime_ns:x}-{st.st_size:x}-{st.st_ino:x}"
+        response.set_etag(etag)
         # Older Werkzeug 3.1 releases set it only when answering a Range request, too late to
         # tell the client that it may ask for one.
         response.accept_ranges = "bytes"
         if any(key in request.environ for key in _CONDITIONAL_KEYS):
+            _check_preconditions(request.environ, etag, int(st.st_mtime))
             response.make_conditional(
                 _judgeable(request.environ), accept_ranges=True, complete_length=st.st_size
             )
@@ -97,10 +129,37 @@ def serve_file(request: Request, response: Response, path: str) -> None:
     except BaseException:
         file.close()
         raise
-    if request.method == "HEAD" or response.status_code in (304, 412):
+    if request.method == "HEAD" or response.status_code == 304:
         file.close()  # no body will be sent: do not hold the file until the response is closed
         response.response = []
         response.direct_passthrough = False
+
+
+def _never_served(reached: tuple[str, ...]) -> str | None:
+    """The static rules, applied to the names the file was reached by, links followed: a link
+    ``notes.txt -> app.ex.get.py`` must not serve Python source."""
+    return static_refusal(RequestPath(reached))
+
+
+def _check_preconditions(environ: WSGIEnvironment, etag: str, modified: int) -> None:
+    """RFC 9110, 13.2.2, steps 1 and 2: ``If-Match`` (strong comparison, ``*`` for any), else
+    ``If-Unmodified-Since`` (ignored when it is not a valid date).
+
+    :param etag: the file's entity tag, unquoted.
+    :param modified: the file's modification time, in whole seconds as ``Last-Modified`` says.
+    :raises werkzeug.exceptions.PreconditionFailed: when the condition is false.
+    """
+    if_match = environ.get("HTTP_IF_MATCH")
+    if if_match is not None:
+        if not parse_etags(if_match).contains(etag):
+            raise PreconditionFailed()
+        return
+    try:
+        since = parse_date(environ.get("HTTP_IF_UNMODIFIED_SINCE"))
+    except OverflowError:  # a year no calendar holds: not a valid HTTP-date
+        return
+    if since is not None and modified > since.timestamp():
+        raise PreconditionFailed()
 
 
 #: The request headers that can change a static answer from a plain 200 with the whole file.
@@ -115,8 +174,10 @@ _CONDITIONAL_KEYS = (
 
 def _judgeable(environ: WSGIEnvironment) -> WSGIEnvironment:
     """``environ`` without the conditional headers that HTTP says to ignore and Werkzeug would
-    answer with a 500 or a 416 instead.
+    answer with a 500 or a 416 instead, and without those already judged.
 
+    - ``If-Match`` and ``If-Unmodified-Since`` were judged by :func:`_check_preconditions`;
+      left in, Werkzeug would let a matching ``If-Match`` override ``If-None-Match``.
     - A date no calendar holds (``If-Modified-Since`` or ``If-Range`` in the year
       99999999999999999999) overflows Werkzeug's date parser: it is not a valid HTTP-date, so
       it is ignored (RFC 9110, 13.1.3); an ``If-Range`` that cannot be evaluated does not hold,
@@ -124,7 +185,7 @@ def _judgeable(environ: WSGIEnvironment) -> WSGIEnvironment:
     - A ``Range`` in units other than bytes must be ignored, and one with several ranges may be
       (14.2); Werkzeug answers both 416. The whole file is sent instead.
     """
-    dropped: set[str] = set()
+    dropped = {"HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE"}
     for key in ("HTTP_IF_MODIFIED_SINCE", "HTTP_IF_RANGE"):
         try:
             parse_date(environ.get(key))
@@ -135,7 +196,7 @@ def _judgeable(environ: WSGIEnvironment) -> WSGIEnvironment:
     ranges = parse_range_header(environ.get("HTTP_RANGE"))
     if ranges is not None and (ranges.units != "bytes" or len(ranges.ranges) != 1):
         dropped.add("HTTP_RANGE")
-    if not dropped:
+    if dropped.isdisjoint(environ):
         return environ
     return {key: value for key, value in environ.items() if key not in dropped}
 
