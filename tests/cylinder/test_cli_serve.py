@@ -6,6 +6,8 @@ if it did not stop by itself.
 
 from __future__ import annotations
 
+import http.client
+import importlib.util
 import signal
 import socket
 import sys
@@ -188,6 +190,7 @@ def test_serve_port_in_use_is_a_failure(site: Path) -> None:
         (["--port", "70000"], "argument --port: `70000` is not a port: expected 0 to 65535"),
         (["--port", "http"], "argument --port: `http` is not a port"),
         (["--threads", "0"], "argument --threads: `0` is not a thread count"),
+        (["--server", "uwsgi"], "argument --server: invalid choice: 'uwsgi'"),
     ],
 )
 def test_serve_bad_options_are_usage_errors(site: Path, args: list[str], message: str) -> None:
@@ -195,3 +198,67 @@ def test_serve_bad_options_are_usage_errors(site: Path, args: list[str], message
 
     assert result.returncode == 2
     assert message in result.stderr
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+#: Every server `--server` offers, each skipped when not installed in this environment.
+SERVERS = [
+    pytest.param(name, marks=pytest.mark.skipif(not _installed(name), reason=f"no {name}"))
+    for name in ("waitress", "gunicorn", "granian")
+]
+
+
+@pytest.mark.parametrize("server", SERVERS)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_serve_with_each_server(server: str, signum: int, site: Path, tmp_path: Path) -> None:
+    log = tmp_path / "stderr.txt"
+    with serving(site, "--server", server, log=log) as (process, url):
+        host, port = url.removeprefix("http://").rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            # two requests on one keep-alive connection, a handler then a static file
+            connection.request("GET", "/some/page")
+            answer = connection.getresponse()
+            assert (answer.status, answer.read()) == (200, b"Hello from /some/page")
+            assert server in (answer.getheader("Server") or "").lower()  # the one chosen
+            connection.request("GET", "/hello.txt")
+            answer = connection.getresponse()
+            assert (answer.status, answer.read()) == (200, b"static hello\n")
+        finally:
+            connection.close()
+
+        assert stop(process, signum) == 0
+        assert process.stdout is not None
+        assert process.stdout.read() == ""  # the server's own logs go to stderr
+    assert "GET /some/page 200" in log.read_text()  # the app's records were written
+
+
+@pytest.mark.parametrize("server", ["gunicorn", "granian"])
+def test_serve_with_a_server_not_installed_names_the_extra(server: str, tmp_path: Path) -> None:
+    site = write(tmp_path / "my_webapps", SITE) / "webapp1"
+    # `python -m` puts the working folder first on `sys.path`: this module hides the real one.
+    (tmp_path / f"{server}.py").write_text(f"raise ImportError('no {server} here')\n")
+
+    result = cylinder("serve", site, "--server", server, "--port", "0", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert (
+        f"cylinder serve: error: `--server {server}` needs {server}, which is not installed: "
+        f"`pip install cylinder[{server}]`"
+    ) in result.stderr
+
+
+@pytest.mark.parametrize("server", [p for p in SERVERS if p.values[0] != "waitress"])
+def test_serve_with_a_server_on_a_port_in_use_is_a_failure(server: str, site: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = cylinder("serve", site, "--server", server, "--port", str(port))
+
+    assert result.returncode == 1
+    assert f"cylinder serve: error: cannot listen on `127.0.0.1` port {port}" in result.stderr

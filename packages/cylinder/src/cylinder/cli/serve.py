@@ -1,4 +1,5 @@
-"""``cylinder serve TARGET``: serve a site folder, or an application, with waitress."""
+"""``cylinder serve TARGET``: serve a site folder, or an application, with waitress (or, with
+``--server``, gunicorn or granian: see :mod:`cylinder.cli._servers`)."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING
 
 from cylinder import DEBUG_VARIABLE, get_app
 from cylinder_runtime import Application
 
 from ._common import EXIT_OK, CommandError, UsageError, resolve_site
+from ._servers import SERVERS, serve_with
 
 if TYPE_CHECKING:
     from signal import _HANDLER
@@ -38,9 +40,9 @@ __all__ = [
     "run",
 ]
 
-HELP = "serve a site folder or an application with waitress"
+HELP = "serve a site folder or an application with waitress, gunicorn or granian"
 DESCRIPTION = """\
-Serve TARGET over HTTP with waitress until Ctrl-C (SIGINT) or SIGTERM, which stop it cleanly.
+Serve TARGET over HTTP until Ctrl-C (SIGINT) or SIGTERM, which stop it cleanly.
 
 TARGET is either
   a site folder, such as `my_webapps/webapp1`: served as the only site, its parent folder
@@ -52,6 +54,11 @@ TARGET is either
 Once listening, one line is printed: `Serving TARGET on http://HOST:PORT`. `--port 0` takes a
 free port; the line shows which.
 
+`--server` picks the WSGI server: waitress (the default, installed with cylinder), gunicorn
+(its `gthread` worker: one process, `--threads` threads; `pip install cylinder[gunicorn]`) or
+granian (a Rust HTTP server, its WSGI interface: one process, `--threads` Python threads;
+`pip install cylinder[granian]`).
+
 `--debug` turns on the debug page: an uncaught error shows its traceback and source code in the
 browser (for a `module:name` TARGET, `CYLINDER_DEBUG=1` is set while it is imported and built,
 so an application built with `get_app(app_map)` turns it on). It is for development only: with
@@ -60,7 +67,8 @@ too."""
 EXIT_CODES = """\
 exit codes:
   0  stopped by Ctrl-C (SIGINT) or SIGTERM
-  1  cannot listen (port in use), or the application failed to import or build
+  1  cannot listen (port in use), the application failed to import or build, or the
+     `--server` chosen is not installed
   2  usage error: a bad option, no such site, TARGET names no application, or debug mode
      on a host that is not a loopback address without `--debug-public`"""
 
@@ -68,14 +76,6 @@ exit codes:
 _MODULE_TARGET = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 _WSGIApp = Callable[..., object]
-
-
-class _Server(Protocol):
-    """The part of a waitress server used here (waitress ships no type information)."""
-
-    def run(self) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="how many requests are handled at once (default: 4)",
     )
     parser.add_argument(
+        "--server",
+        choices=tuple(SERVERS),
+        default="waitress",
+        help="the WSGI server: waitress (default), gunicorn or granian (optional extras: "
+        "`pip install cylinder[gunicorn]`, `pip install cylinder[granian]`)",
+    )
+    parser.add_argument(
         "--debug",
         action="store_true",
         help="show uncaught errors as a page with the traceback and source code (development "
@@ -168,21 +175,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(app: _WSGIApp, args: argparse.Namespace) -> None:
-    # waitress ships no type information: it is reached through `importlib`, so that the module
-    # typed `Any` stays here and its server is checked against `_Server`.
-    waitress = importlib.import_module("waitress")
-    try:
-        server = cast(
-            "_Server",
-            waitress.create_server(app, host=args.host, port=args.port, threads=args.threads),
-        )
-    except (OSError, ValueError) as exc:
-        raise CommandError(f"cannot listen on `{args.host}` port {args.port}: {exc}") from exc
-    try:
-        print(f"Serving {args.target} on {_urls(server)}", flush=True)
-        server.run()  # returns on KeyboardInterrupt, after stopping its threads
-    finally:
-        server.close()
+    def announce(urls: str) -> None:
+        print(f"Serving {args.target} on {urls}", flush=True)
+
+    serve_with(args.server, app, args.host, args.port, args.threads, announce)
 
 
 def load_target(target: str, debug: bool = False) -> Served:
@@ -328,17 +324,6 @@ def _takes_no_arguments(func: Callable[..., object]) -> bool:
     except ValueError:  # no signature to read: a builtin, not a factory
         return False
     return True
-
-
-def _urls(server: object) -> str:
-    listening: list[tuple[str, int]] = getattr(server, "effective_listen", None) or [
-        (getattr(server, "effective_host", "?"), getattr(server, "effective_port", 0))
-    ]
-    urls = []
-    for host, port in listening:
-        shown = f"[{host}]" if ":" in host else host
-        urls.append(f"http://{shown}:{port}")
-    return ", ".join(urls)
 
 
 @contextmanager
