@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import multiprocessing.util
 import socket
 import threading
 import time
@@ -63,7 +64,13 @@ _GRANIAN_LOGGING["handlers"]["console"]["formatter"] = "generic"
 
 
 def serve_with(
-    server: str, app: _WSGIApp, host: str, port: int, threads: int, announce: _Announce
+    server: str,
+    app: _WSGIApp,
+    host: str,
+    port: int,
+    threads: int,
+    announce: _Announce,
+    close: Callable[[], object] | None = None,
 ) -> None:
     """Serve ``app`` with ``server`` until SIGINT or SIGTERM.
 
@@ -71,6 +78,8 @@ def serve_with(
     :param threads: how many requests are handled at once: waitress's threads, the threads of
         gunicorn's one ``gthread`` worker, granian's Python threads.
     :param announce: called once with the URL (or URLs) the server listens on.
+    :param close: what writes out the application's queued log records; run in a granian
+        worker process when it stops, since it ends without running :mod:`atexit` hooks.
     :raises CommandError: when the server is not installed, or cannot listen.
     """
     if server == "waitress":
@@ -78,7 +87,7 @@ def serve_with(
     elif server == "gunicorn":
         _gunicorn(app, host, port, threads, announce)
     elif server == "granian":
-        _granian(app, host, port, threads, announce)
+        _granian(app, host, port, threads, announce, close)
     else:  # argparse allows only the keys of SERVERS
         raise ValueError(f"unknown server `{server}`")
 
@@ -181,7 +190,14 @@ def _gunicorn(app: _WSGIApp, host: str, port: int, threads: int, announce: _Anno
             raise CommandError(f"gunicorn stopped with exit status {exc.code}") from exc
 
 
-def _granian(app: _WSGIApp, host: str, port: int, threads: int, announce: _Announce) -> None:
+def _granian(
+    app: _WSGIApp,
+    host: str,
+    port: int,
+    threads: int,
+    announce: _Announce,
+    close: Callable[[], object] | None,
+) -> None:
     granian = _import("granian", "granian")
     interfaces = _import("granian", "granian.constants").Interfaces
     port = _free_port(host, port)
@@ -212,4 +228,12 @@ def _granian(app: _WSGIApp, host: str, port: int, threads: int, announce: _Annou
     # made `forkserver` the default), and a spawned worker could not be handed the application.
     if multiprocessing.get_start_method() != "fork":
         multiprocessing.set_start_method("fork", force=True)
-    server.serve(target_loader=lambda: app, wrap_loader=False)
+
+    def load() -> _WSGIApp:  # in the worker process
+        if close is not None:
+            # The worker ends with `os._exit` after multiprocessing's own exit function, which
+            # runs the finalizers registered like this one, and no `atexit` hook.
+            multiprocessing.util.Finalize(None, close, exitpriority=10)
+        return app
+
+    server.serve(target_loader=load, wrap_loader=False)

@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 if served.owned is not None and served.owned.debug and not args.debug:
                     refuse_public_debug(args.host, args.debug_public, f"`{DEBUG_VARIABLE}=1`")
-                _serve(served.app, args)
+                _serve(served, args)
             finally:
                 if served.owned is not None:
                     served.owned.close()  # flushes the application's log queue
@@ -174,11 +174,12 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _serve(app: _WSGIApp, args: argparse.Namespace) -> None:
+def _serve(served: Served, args: argparse.Namespace) -> None:
     def announce(urls: str) -> None:
         print(f"Serving {args.target} on {urls}", flush=True)
 
-    serve_with(args.server, app, args.host, args.port, args.threads, announce)
+    close = served.owned.close if served.owned is not None else None
+    serve_with(args.server, served.app, args.host, args.port, args.threads, announce, close)
 
 
 def load_target(target: str, debug: bool = False) -> Served:
