@@ -255,7 +255,7 @@ class RecordBuilder:
         if _TASK_NAMES:
             fields["taskName"] = task_name
         if values:
-            fields.update(zip(site.attributes, values, strict=True))
+            fields.update(zip(site.attributes, values, strict=False))  # log_deferred checked
         fields["message"] = message
         fields["request_id"] = request_id
         # timestamp_of(created), with the zone found for the same whole second: zone offsets
