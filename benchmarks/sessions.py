@@ -20,6 +20,9 @@ The run works in a schema and under a key prefix of its own, dropped at the end.
 whose server does not answer is left out, and the report says so.
 
     hatch run bench:sessions [--runs 5] [--seconds 0.4] [--backends memory,sqlite,postgres,redis]
+
+``--backends`` also takes ``postgres-sync``: the PostgreSQL driver with ``synchronous_commit``
+on, as Flask-Session's connections have it (the driver's default is off).
 """
 
 from __future__ import annotations
@@ -48,7 +51,9 @@ POSTGRES_DSN = os.environ.get(
     "CYLINDER_BENCH_POSTGRES_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres"
 )
 REDIS_URL = os.environ.get("CYLINDER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-BACKENDS = ["memory", "sqlite", "postgres", "redis"]
+#: ``postgres-sync`` is the PostgreSQL driver with ``synchronous_commit=True``: every commit waits
+#: for its WAL flush, as Flask-Session's do (the driver's default is off).
+BACKENDS = ["memory", "sqlite", "postgres", "postgres-sync", "redis"]
 SCENARIOS = {"untouched": "/untouched", "read": "/read", "written": "/write"}
 
 SITE = {
@@ -168,7 +173,7 @@ def flask_peer(backend: str, stack: ExitStack, folder: str, run: str) -> Peer:
     from flask_session import Session
 
     counter = Counter()
-    app = flask.Flask(f"bench_{backend}")
+    app = flask.Flask(f"bench_{backend.replace('-', '_')}")
     app.config.update(SESSION_REFRESH_EACH_REQUEST=False, SESSION_KEY_PREFIX=f"{run}:flask:")
     if backend == "memory":
         from cachelib import SimpleCache
@@ -211,7 +216,7 @@ def flask_peer(backend: str, stack: ExitStack, folder: str, run: str) -> Peer:
         app.config.update(
             SESSION_TYPE="sqlalchemy",
             SESSION_SQLALCHEMY=db,
-            SESSION_SQLALCHEMY_SCHEMA=run if backend == "postgres" else None,
+            SESSION_SQLALCHEMY_SCHEMA=run if backend.startswith("postgres") else None,
         )
         with app.app_context():
             engine = db.engine
@@ -284,10 +289,12 @@ def cylinder_driver(backend: str, stack: ExitStack, folder: str, run: str) -> Dr
         driver = MemoryDriver()
     elif backend == "sqlite":
         driver = SQLiteDriver(os.path.join(folder, "cylinder-sessions.sqlite"))
-    elif backend == "postgres":
+    elif backend.startswith("postgres"):
         from cylinder_sessions.postgres import PostgresDriver
 
-        driver = PostgresDriver(POSTGRES_DSN, schema=run)
+        sync = backend == "postgres-sync"
+        table = "cylinder_sessions_sync" if sync else "cylinder_sessions"
+        driver = PostgresDriver(POSTGRES_DSN, schema=run, table=table, synchronous_commit=sync)
     else:
         from cylinder_sessions.redis import RedisDriver
 
@@ -374,10 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     skipped: dict[str, str] = {}
     with ExitStack() as stack, tempfile.TemporaryDirectory() as folder:
         peers: dict[str, tuple[Peer, Peer]] = {}
+        servers: set[str] = set()
         for backend in backends:
+            if backend.startswith("postgres") and "postgres" in skipped:
+                skipped[backend] = skipped["postgres"]
+                continue
             try:
-                if backend == "postgres":
+                if backend.startswith("postgres") and "postgres" not in servers:
                     stack.enter_context(postgres_schema(run))
+                    servers.add("postgres")
                 elif backend == "redis":
                     stack.enter_context(redis_prefix(run))
             except Exception as exc:  # the server is not there: say so, measure the rest
@@ -418,12 +430,12 @@ def main(argv: list[str] | None = None) -> int:
                 }
     print()
     print(
-        f"{'backend/request':<20} {'cylinder µs':>12} {'flask-session µs':>17} "
+        f"{'backend/request':<24} {'cylinder µs':>12} {'flask-session µs':>17} "
         f"{'speed ratio':>12}  {'store calls: cylinder':<24} flask-session"
     )
     for name, row in results.items():
         print(
-            f"{name:<20} {row['cylinder_us']:>12.1f} {row['flask_session_us']:>17.1f} "
+            f"{name:<24} {row['cylinder_us']:>12.1f} {row['flask_session_us']:>17.1f} "
             f"{row['ratio']:>11.2f}x  {calls_text(row['cylinder_calls']):<24} "
             f"{calls_text(row['flask_session_calls'])}"
         )
