@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import waitress
+from werkzeug.wrappers import Response
 
 import cylinder
 
@@ -21,10 +22,25 @@ SITES = Path(__file__).resolve().parent / "my_webapps"
 users: dict[int, dict[str, Any]] = {1: {"id": 1, "name": "Ada"}}
 users_lock = threading.Lock()
 
+#: The headers every response of the site carries: pages, static files, errors, redirects.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def security_headers(response: Response) -> None:
+    """Put :data:`SECURITY_HEADERS` on ``response``.
+
+    Only the nearest early hook runs, so each of the site's early hooks calls this (it reaches
+    them as the ``app_map`` extra ``security_headers``): a hook added deeper in the tree must
+    call it too.
+    """
+    response.headers.update(SECURITY_HEADERS)
+
 
 def app_map(request: Any) -> tuple[str, str, dict[str, Any]]:
-    """Every request goes to one site; the users store is handed to the handlers."""
-    return str(SITES), "webapp1", {"users": users, "users_lock": users_lock}
+    """Every request goes to one site; the users store and the shared header code are handed
+    to the hooks and handlers."""
+    extras = {"users": users, "users_lock": users_lock, "security_headers": security_headers}
+    return str(SITES), "webapp1", extras
 
 
 def main() -> None:

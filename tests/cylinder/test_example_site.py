@@ -12,6 +12,7 @@ import pytest
 from werkzeug.test import Client
 
 import cylinder
+from cylinder_router import Kind, Site, route_table
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "site"
 
@@ -78,3 +79,35 @@ def test_api_errors_are_json(client: Client) -> None:
     wrong_method = client.delete("/api/v1/users/1")
     assert wrong_method.status_code == 405
     assert wrong_method.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+
+
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
+
+
+def _every_request() -> list[tuple[str, str]]:
+    """(method, path) for every handler and static file of the site, read from its files (so a
+    route added later is covered too), plus what Cylinder answers itself: 404, 405, OPTIONS."""
+    table = route_table(Site.from_app_map(EXAMPLE / "my_webapps", "webapp1"))
+    requests = [
+        (row.method.upper() if row.method != "default" else "PATCH", row.prefix)
+        for row in table.routes
+        if row.kind is Kind.HANDLER and row.method is not None
+    ]
+    requests += [("GET", row.url) for row in table.static_files]
+    assert ("GET", "/api/v1/users") in requests
+    assert ("GET", "/style.css") in requests
+    prefixes = sorted({path for _, path in requests})
+    requests += [("OPTIONS", path) for path in prefixes]
+    requests += [("HEAD", path) for path in prefixes]
+    requests += [("DELETE", path) for path in prefixes]  # no handler takes DELETE: 405
+    requests += [("GET", "/nope"), ("GET", "/api/nope"), ("GET", "/api/v1/users/99")]
+    return requests  # POST /api/v1/users is among them, sent with no body: the API's 400
+
+
+@pytest.mark.parametrize(("method", "path"), _every_request())
+def test_security_headers_on_every_response(client: Client, method: str, path: str) -> None:
+    """The site's early hook promises these headers to everyone, and the API's nearer early
+    hook, which runs instead of it under /api, keeps that promise too."""
+    with client.open(path, method=method) as response:
+        shown = {name: response.headers.get(name) for name in SECURITY_HEADERS}
+    assert shown == SECURITY_HEADERS, f"{method} {path} ({response.status_code})"

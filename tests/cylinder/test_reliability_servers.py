@@ -485,7 +485,7 @@ class Case:
 
 
 SITE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
-API_HEADERS = {"Access-Control-Allow-Origin": "*", "X-Content-Type-Options": None}
+API_HEADERS = {"Access-Control-Allow-Origin": "*", **SITE_HEADERS}
 STYLE = (EXAMPLE / "my_webapps" / "webapp1" / "style.css").read_bytes()
 PLAIN_500 = b"Internal Server Error"
 
