@@ -92,7 +92,7 @@ def test_quickstart_as_a_newcomer_types_it(tmp_path: Path) -> None:
         text=True,
         timeout=60,
     ).stdout
-    assert shown.startswith("0.3.0 ")  # the local package, never the unrelated 0.2.2 on PyPI
+    assert shown.startswith("0.3.0 ")  # the local package, never the original 0.2.2 on PyPI
     assert str(venv) in shown
 
     project = tmp_path / "cylinder_sites"
