@@ -75,3 +75,17 @@ def test_public_names_are_importable_and_typed() -> None:
         imported = importlib.import_module(f"cylinder_router.{module}")
         for name in getattr(imported, "__all__", ()):
             assert hasattr(imported, name), f"cylinder_router.{module}.{name}"
+
+
+def test_public_names_are_what_a_tool_needs() -> None:
+    """A linter, exporter or editor plugin reads sites with these; what only the runtime uses
+    to serve requests stays importable by name but is not advertised."""
+    for name in ("Site", "Router", "Resolution", "Outcome", "route_table", "parse_filename"):
+        assert name in cylinder_router.__all__, name
+    for name in ("DirectoryCache", "FolderWatch", "is_inside", "is_lookup_safe", "target_refusal"):
+        assert name not in cylinder_router.__all__, name
+        assert hasattr(cylinder_router, name), name
+    namespace: dict[str, object] = {}
+    exec("from cylinder_router import *", namespace)
+    assert "FolderWatch" not in namespace
+    assert "route_table" in namespace

@@ -1,8 +1,9 @@
 """The guides in docs/ cannot drift from working code.
 
-Every ```python block in docs/*.md must be an excerpt, verbatim up to a common indentation, of a
-Python file under examples/ (each example is run by test_examples.py), and every relative link
-in the guides and in the examples' READMEs must reach an existing file (and heading).
+Every ```python block in docs/*.md and in the package READMEs written for the package index
+(``PACKAGE_READMES``) must be an excerpt, verbatim up to a common indentation, of a Python file
+under examples/ (each example is run by test_examples.py), and every relative link in them and in
+the examples' READMEs must reach an existing file (and heading).
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 EXAMPLES = ROOT / "examples"
+PACKAGE_READMES = [
+    ROOT / "packages" / name / "README.md"
+    for name in ("cylinder", "cylinder-router", "cylinder-runtime")
+]
 
 GUIDES = [
     "routing.md",
@@ -30,6 +35,7 @@ GUIDES = [
     "sessions.md",
     "reload.md",
     "debugging.md",
+    "upgrading.md",
 ]
 
 _FENCE = re.compile(r"^```(\S*)\n(.*?)^```\s*$", re.DOTALL | re.MULTILINE)
@@ -38,18 +44,19 @@ _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*$", re.MULTILINE)
 
 
 def _markdown_files() -> list[Path]:
-    return sorted(DOCS.glob("*.md")) + sorted(EXAMPLES.glob("*/README.md"))
+    return sorted(DOCS.glob("*.md")) + sorted(EXAMPLES.glob("*/README.md")) + PACKAGE_READMES
 
 
 def _python_blocks() -> list[tuple[str, int, str]]:
-    """(guide, line, dedented source) for every Python block in docs/."""
+    """(guide, line, dedented source) for every Python block in docs/ and the package READMEs."""
     blocks = []
-    for guide in sorted(DOCS.glob("*.md")):
+    for guide in sorted(DOCS.glob("*.md")) + PACKAGE_READMES:
         text = guide.read_text(encoding="utf-8")
+        name = str(guide.relative_to(ROOT))
         for fence in _FENCE.finditer(text):
             if fence.group(1) == "python":
                 line = text.count("\n", 0, fence.start()) + 1
-                blocks.append((guide.name, line, textwrap.dedent(fence.group(2)).strip("\n")))
+                blocks.append((name, line, textwrap.dedent(fence.group(2)).strip("\n")))
     return blocks
 
 

@@ -165,6 +165,61 @@ def _get_when_up(url: str, server: subprocess.Popen[str], deadline: float) -> by
             time.sleep(0.1)
 
 
+# router_only
+
+
+def _router_only() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "examples_router_only_list_routes", EXAMPLES / "router_only" / "list_routes.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_router_only_lists_the_example_site(capsys: pytest.CaptureFixture[str]) -> None:
+    tool = _router_only()
+    assert tool.main([str(EXAMPLES / "site" / "my_webapps"), "webapp1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"/ +handler +get +webapp1\.ex\.get\.py", lines[0])
+    assert any(re.fullmatch(r"/api +error handler +404 +webapp1/api\.404\.py", x) for x in lines)
+    assert any(re.fullmatch(r"/style\.css +static file +get +webapp1/style\.css", x) for x in lines)
+    assert not any("not a route" in line for line in lines)
+
+
+def test_router_only_resolves_a_request(capsys: pytest.CaptureFixture[str]) -> None:
+    tool = _router_only()
+    site = str(EXAMPLES / "site" / "my_webapps")
+    assert tool.main([site, "webapp1", "GET", "/api/v1/users/7"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "GET /api/v1/users/7: handler",
+        "  early hook   webapp1/api.eh.default.py",
+        "  answered by  webapp1/api/v1/users.ex.get.py",
+        "  late hook    -",
+        "  allowed      GET, HEAD, OPTIONS, POST",
+        "  rest of path 7",
+        "  404 handler  webapp1/api.404.py",
+        "  500 handler  -",
+    ]
+    assert tool.main([site, "webapp1", "DELETE", "/hello"]) == 0
+    assert capsys.readouterr().out.startswith("DELETE /hello: method not allowed\n")
+
+
+def test_router_only_names_a_missing_site(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tool = _router_only()
+    assert tool.main([str(tmp_path / "nowhere"), "webapp1"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: site folder `{tmp_path / 'nowhere'}` does not exist\n"
+    )
+    with pytest.raises(SystemExit):
+        tool.main([str(tmp_path), "webapp1", "GET"])  # a method without a path
+    assert "give both METHOD and PATH, or neither" in capsys.readouterr().err
+
+
 # pages_and_methods
 
 

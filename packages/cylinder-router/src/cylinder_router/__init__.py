@@ -1,32 +1,35 @@
 """cylinder-router: the file-based route resolver behind Cylinder.
 
-It answers, from files on disk and as plain data, which files handle a request. It uses the
-standard library only, so other tools can reuse it::
+It answers, from files on disk and as plain data, which files handle a request, and lists every
+route of a site. It uses the standard library only and never imports or runs a site's files, so
+other tools can reuse it: a linter, a static-site exporter, an editor plugin::
 
-    from cylinder_router import Router, Site
+    from cylinder_router import Router, Site, route_table
 
-    router = Router()
     site = Site.from_app_map("my_webapps", "webapp1")
-    found = router.resolve(site, "/foo/bar", "GET")
+    for row in route_table(site).routes:
+        print(row.prefix, row.kind.label, row.method or row.code, row.file)
+
+    found = Router().resolve(site, "/foo/bar", "GET")
     found.outcome          # Outcome.HANDLER
     found.handler.path     # .../my_webapps/webapp1/foo/bar.ex.get.py
     found.early_hook       # the nearest .eh. file, or None
     found.error_handler(400)
 
-The router keeps each folder's parsed listing and checks it with one ``stat`` per folder on the
-path, so a changed site is seen by the next call and a large site costs no more than a small one.
-With a :class:`FolderWatch` (inotify, on Linux) it checks watched folders with no system call at
-all; the watch's owner calls ``poll()`` once per request::
-
-    watch = FolderWatch()
-    router = Router(DirectoryCache(watch=watch))
-    watch.poll()  # as each request arrives
-    router.resolve(site, "/foo/bar", "GET")
+A :class:`Router` keeps each folder's parsed listing and checks it with one ``stat`` per folder
+on the path, so a changed site is seen by the next call and a large site costs no more than a
+small one.
 
 To read a file that was found, open it with :func:`open_beneath`: it never follows a link out
 of the folder, never blocks on a FIFO, and gives a descriptor of a regular file or an error::
 
     fd, st = open_beneath(site.folder, "css/style.css")
+
+``__all__`` lists what such tools need. The runtime also imports, by name, what serving requests
+takes and tools do not: :class:`DirectoryCache` and :class:`FolderWatch` (listings checked with
+inotify instead of ``stat``), and the path-safety helpers :func:`is_inside`,
+:func:`is_lookup_safe` and :func:`target_refusal`, which :class:`Router` and :func:`route_table`
+already apply.
 """
 
 from __future__ import annotations
@@ -41,27 +44,22 @@ from .errors import (
     SiteError,
 )
 from .filenames import DEFAULT_METHOD, KNOWN_METHODS, Kind, NotRoute, RouteName, parse_filename
-from .listing import DirectoryCache, Listing, SegmentFiles
+from .listing import DirectoryCache as DirectoryCache
+from .listing import Listing, SegmentFiles
 from .methods import method_refusal
 from .opening import open_beneath
-from .paths import (
-    RequestPath,
-    is_inside,
-    is_lookup_safe,
-    split_path,
-    static_refusal,
-    target_refusal,
-)
+from .paths import RequestPath, split_path, static_refusal
+from .paths import is_inside as is_inside
+from .paths import is_lookup_safe as is_lookup_safe
+from .paths import target_refusal as target_refusal
 from .resolve import Level, Outcome, Resolution, RouteFile, Router, iter_candidates
 from .site import Site
 from .table import RejectedFile, RouteRow, RouteTable, StaticRow, route_table
-from .watching import FolderWatch
+from .watching import FolderWatch as FolderWatch
 
 __all__ = [
     "DEFAULT_METHOD",
     "KNOWN_METHODS",
-    "DirectoryCache",
-    "FolderWatch",
     "Kind",
     "LeavesBaseError",
     "Level",
@@ -85,8 +83,6 @@ __all__ = [
     "Site",
     "SiteError",
     "StaticRow",
-    "is_inside",
-    "is_lookup_safe",
     "iter_candidates",
     "method_refusal",
     "open_beneath",
@@ -94,5 +90,4 @@ __all__ = [
     "route_table",
     "split_path",
     "static_refusal",
-    "target_refusal",
 ]
