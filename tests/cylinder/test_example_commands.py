@@ -251,7 +251,7 @@ class Shell:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith("PYTHON") and key not in {"VIRTUAL_ENV", "PORT"}
+            if not key.startswith(("PYTHON", "CYLINDER_")) and key not in {"VIRTUAL_ENV", "PORT"}
         }
         env.update(
             VIRTUAL_ENV=str(venv),
