@@ -12,8 +12,9 @@ import threading
 import weakref
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
+from .batching import CHUNK, BatchStreamHandler
 from .deferred import DEFERRABLE, CallSite, RecordBuilder, capture
 from .formatting import default_formatter
 from .queueing import QueuedRecord, QueueingHandler, RecordQueue
@@ -47,7 +48,9 @@ class LogService:
 
     :param name: the logger's name, as records show it.
     :param level: the logger's level.
-    :param handler: where records go; a ``logging.StreamHandler`` on ``sys.stderr`` by default.
+    :param handler: where records go; by default a
+        :class:`~cylinder_logging.batching.BatchStreamHandler` on ``sys.stderr``, a
+        ``logging.StreamHandler`` that writes each batch of records with one ``write``.
         Only records at or above the handler's own level are passed to it.
     :param formatter: set on ``handler``; :func:`~cylinder_logging.default_formatter` by default.
     :param queue_length: the most records waiting at once; ``0`` for no bound (memory may then
@@ -76,7 +79,7 @@ class LogService:
                 f" got {queue_length}"
             )
         if handler is None:
-            handler = logging.StreamHandler(sys.stderr)
+            handler = BatchStreamHandler(sys.stderr)
         elif not isinstance(handler, logging.Handler):
             raise TypeError(
                 f"`log_handler` must be a logging.Handler, got {handler!r}"
@@ -289,6 +292,9 @@ class LogService:
         queue, handler = self._queue, self._handler
         builder = RecordBuilder(os.getpid())
         build = builder.build
+        # The default handler writes up to CHUNK records at once (see `batching`).
+        batching = isinstance(handler, BatchStreamHandler)
+        pending: list[logging.LogRecord] = []
         try:
             while (batch := queue.get_batch(LINGER)) is not None:
                 try:
@@ -304,16 +310,34 @@ class LogService:
                                 record = item
                                 if record.levelno < handler.level:
                                     continue
-                            handler.handle(record)
+                            if batching:
+                                pending.append(record)
+                                if len(pending) >= CHUNK:
+                                    self._write(pending)
+                            else:
+                                handler.handle(record)
                         except Exception:
                             with contextlib.suppress(Exception):
                                 handler.handleError(
                                     record if record is not None else _bare_record(item)
                                 )
+                    if pending:
+                        self._write(pending)
                 finally:
                     queue.task_done(len(batch))  # one lock round per batch, not per record
         finally:
             queue.set_listening(False)
+
+    def _write(self, records: list[logging.LogRecord]) -> None:
+        """Hand ``records`` to the batching handler at once, and empty the list."""
+        handler = cast("BatchStreamHandler", self._handler)
+        try:
+            handler.handle_batch(records)
+        except Exception:
+            with contextlib.suppress(Exception):
+                handler.handleError(records[-1])
+        finally:
+            records.clear()
 
     def _stop_at_exit(self) -> None:
         self.stop(EXIT_FLUSH_TIMEOUT)
