@@ -85,6 +85,7 @@ class Cell:
     p50: list[float] = field(default_factory=list)
     p99: list[float] = field(default_factory=list)
     switches: list[float] = field(default_factory=list)
+    load_cpu_us: list[float] = field(default_factory=list)
     errors: int = 0
 
 
@@ -227,13 +228,16 @@ def place(pids: list[int], placement: str) -> None:
 def measure(server: Server, path: str, connections: int, duration: float, cell: Cell) -> None:
     pids = process_tree(server.process.pid)
     before = switches(pids)
+    cpu = time.process_time()
     result = run_load(server.port, path, connections, duration)
+    cpu = time.process_time() - cpu
     after = switches(pids)
     switched = sum(after[tid] - before[tid] for tid in after if tid in before)
     cell.rates.append(result.rate)
     cell.p50.append(result.percentile_ms(0.50))
     cell.p99.append(result.percentile_ms(0.99))
     cell.switches.append(switched / result.requests if result.requests else 0.0)
+    cell.load_cpu_us.append(cpu * 1e6 / result.requests if result.requests else 0.0)
     cell.errors += result.errors
 
 
@@ -331,6 +335,13 @@ def print_tables(
         ]
         if spreads:
             print(f"\nwidest spread of requests/second between rounds: {max(spreads):.0%}")
+        load_cpu = [
+            median(cell.load_cpu_us) for (where, *_), cell in cells.items() if where == placement
+        ]
+        print(
+            f"load generator CPU per request: {min(load_cpu):.0f} to {max(load_cpu):.0f} µs "
+            "(the medians of the cells)"
+        )
 
 
 def main() -> None:
