@@ -7,7 +7,8 @@ it would replace them. So this script makes (or reuses) a virtual environment un
 ``original_driver.py`` with that environment's Python: it builds the same site, measures the
 same routes the same way (a bare Werkzeug app alongside, in the same process) and prints JSON.
 
-``inprocess.py --with-original`` calls this module (``real_socket.py`` no longer serves the original).
+``inprocess.py --with-original`` calls this module; ``real_socket.py`` no longer
+serves the original.
 
 Run from the repository root::
 
