@@ -246,6 +246,8 @@ def test_the_refusal_rule_sees_the_names_the_file_was_reached_by(base: Path) -> 
         return "Python files are never served" if names[-1].endswith(".py") else None
 
     assert read(base, "styles/style.css", refusal=no_python) == b"body{}"
+    # Without a link the names are those asked for, judged by the caller already.
+    assert read(base, "css/style.css", refusal=no_python) == b"body{}"
     with no_fd_leak(), pytest.raises(RefusedFileError) as info:
         read(base, "notes.txt", refusal=no_python)
     assert seen == [("css", "style.css"), ("app.ex.get.py",)]

@@ -12,6 +12,8 @@ along the descriptors already walked, never looked up, so even a folder moved aw
 walk cannot lead out of it. Nothing is ever opened in a way that can wait: the last name is
 opened with ``O_NONBLOCK`` (a FIFO opens at once and is then refused) and folders with
 ``O_DIRECTORY``. The descriptor is then ``fstat``-ed and kept only if it is a regular file.
+The usual path (plain folders, a regular file, no link) takes one ``openat`` per name and no
+more; anything else is walked again in full, links read and errors explained.
 
 Why a walk rather than ``openat2(RESOLVE_BENEATH)``: it needs no system call Python lacks (no
 ``ctypes``), runs the same on every POSIX system, keeps links with an absolute target inside the
@@ -68,6 +70,10 @@ _FILE_FLAGS = (
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_BINARY", 0)
 )
+#: Whether ``os.open`` takes ``dir_fd`` here (not on Windows).
+_WALKS = os.open in os.supports_dir_fd
+#: Names that take the full walk: ``..`` and the empty and ``.`` names it drops.
+_ODD_NAMES = frozenset({"", ".", ".."})
 #: What ``open`` says, by system, when ``O_NOFOLLOW`` met a link (or ``O_DIRECTORY`` a non-folder).
 _MAYBE_LINK = frozenset(
     {errno.ELOOP, errno.ENOTDIR, errno.EMLINK, getattr(errno, "EFTYPE", errno.ELOOP)}
@@ -87,7 +93,9 @@ def open_beneath(
     :param base: the folder; it may itself be or lie below a symbolic link.
     :param relative: a relative path below ``base``, ``/``-separated.
     :param refusal: a rule on the names the file was reached by, links followed (``a/b.txt``
-        as ``("a", "b.txt")``): a reason to refuse it, or None. Called once the file is open.
+        as ``("a", "b.txt")``): a reason to refuse it, or None. Called once the file is open,
+        when a symbolic link was followed on the way; without one the names are those asked
+        for, which the caller has judged already.
     :returns: the descriptor and its ``fstat``.
     :raises ValueError: when ``relative`` is absolute or holds a NUL.
     :raises MissingFileError: nothing there (or a file where a folder is needed).
@@ -98,24 +106,57 @@ def open_beneath(
     """
     if "\x00" in relative or "\x00" in base:
         raise ValueError(f"`relative` {relative!r} and `base` {base!r} must not hold a NUL")
-    parts = _split(relative)
-    if os.path.isabs(relative) or (parts and parts[0].endswith(":")):
+    if os.path.isabs(relative) or os.path.splitdrive(relative)[0]:
         raise ValueError(f"`relative` {relative!r} must be a path relative to `base`")
-    if os.open not in os.supports_dir_fd:
+    if not _WALKS:
         return _open_by_name(base, relative, refusal)
-    return _Walk(base, relative).run(parts, refusal)
+    names = relative.split("/")
+    if _ODD_NAMES.isdisjoint(names):
+        found = _direct(base, names)
+        if found is not None:
+            return found
+    return _Walk(base, relative).run(_split(relative), refusal)
+
+
+def _direct(base: str, names: list[str]) -> tuple[int, os.stat_result] | None:
+    """The usual case in as few steps as the rules allow: each name a plain folder, the last a
+    regular file, no link anywhere. None for anything else, which :class:`_Walk` then does
+    again in full (and explains)."""
+    try:
+        folder = os.open(base, _BASE_FLAGS)
+    except OSError:
+        return None
+    try:
+        for name in names[:-1]:
+            inner = os.open(name, _FOLDER_FLAGS, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        fd = os.open(names[-1], _FILE_FLAGS, dir_fd=folder)
+    except OSError:
+        return None
+    finally:
+        os.close(folder)
+    try:
+        st = os.fstat(fd)
+    except OSError:
+        st = None
+    if st is not None and stat.S_ISREG(st.st_mode):
+        return fd, st
+    os.close(fd)
+    return None
 
 
 class _Walk:
     """One :func:`open_beneath` call: the descriptors of the folders walked so far."""
 
-    __slots__ = ("base", "folders", "names", "relative")
+    __slots__ = ("base", "folders", "linked", "names", "relative")
 
     def __init__(self, base: str, relative: str) -> None:
         self.base = base
         self.relative = relative
         self.folders: list[int] = []  # the folder walked last is at the end; base first
         self.names: list[str] = []  # the names those folders were reached by, below base
+        self.linked = False  # whether a symbolic link was followed
 
     def run(self, parts: list[str], refusal: Refusal | None) -> tuple[int, os.stat_result]:
         try:
@@ -154,6 +195,7 @@ class _Walk:
                 if target is None:
                     pending.append(name)  # it stopped being a link in between: look again
                     continue
+                self.linked = True
                 if os.path.isabs(target):
                     target = self._inside(target)
                     self._restart_at_base()
@@ -177,7 +219,7 @@ class _Walk:
                     errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.ENXIO,
                     f"it is {_kind(st.st_mode)}, not a regular file",
                 )
-            reason = refusal(reached) if refusal is not None else None
+            reason = refusal(reached) if refusal is not None and self.linked else None
             if reason is not None:
                 raise self._failure(
                     RefusedFileError, errno.EACCES, f"it leads to `{'/'.join(reached)}`: {reason}"
@@ -261,6 +303,7 @@ def _open_by_name(base: str, relative: str, refusal: Refusal | None) -> tuple[in
         os.close(fd)
         raise walk._failure(OpenBeneathError, errno.EAGAIN, "it was replaced while being opened")
     reached = tuple(_split(os.path.relpath(real, real_base)))
+    walk.linked = reached != tuple(_split(relative))
     return walk._checked(fd, reached, refusal)
 
 

@@ -21,7 +21,7 @@ import os
 from typing import TYPE_CHECKING
 
 from werkzeug.exceptions import NotFound, PreconditionFailed
-from werkzeug.http import parse_date, parse_etags, parse_range_header
+from werkzeug.http import http_date, parse_date, parse_etags, parse_range_header
 from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import FileWrapper, wrap_file
@@ -89,7 +89,9 @@ def serve_file(request: Request, response: Response, folder: str, relative: str)
     except OpenBeneathError as exc:
         raise NotFound() from exc
     try:
-        file = open(fd, "rb")  # noqa: SIM115 - closed by the response when it is sent
+        # Unbuffered: every reader (Werkzeug, waitress, gunicorn's sendfile) asks for whole
+        # blocks, and a buffer would only copy them once more.
+        file = open(fd, "rb", buffering=0)  # noqa: SIM115 - closed by the response when it is sent
     except BaseException:
         os.close(fd)
         raise
@@ -103,10 +105,10 @@ def serve_file(request: Request, response: Response, folder: str, relative: str)
         response.headers["Content-Type"] = content_type
         if encoding is not None:
             response.headers["Content-Encoding"] = encoding
-        if "Cache-Control" not in response.headers:
-            response.headers["Cache-Control"] = STATIC_CACHE_CONTROL
+        response.headers.setdefault("Cache-Control", STATIC_CACHE_CONTROL)
         response.content_length = st.st_size
-        response.last_modified = st.st_mtime  # type: ignore[assignment]
+        # The header itself: the `last_modified` property would parse what it formats.
+        response.headers["Last-Modified"] = http_date(int(st.st_mtime))
         etag = f"{st.st_mtime_ns:x}-{st.st_size:x}-{st.st_ino:x}"
         response.set_etag(etag)
         # Older Werkzeug 3.1 releases set it only when answering a Range request, too late to
