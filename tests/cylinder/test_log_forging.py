@@ -177,6 +177,8 @@ def app_map(request):
 
 
 app = cylinder.get_app(app_map, log_level=logging.INFO)
+# waitress's own warning when all its threads are busy (a loaded machine) is not Cylinder's
+logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 """
 
 
