@@ -292,3 +292,60 @@ def test_check_site_of_root_files_only(tmp_path: Path) -> None:
 
     assert result.returncode == 0
     assert result.stdout == ("no problems in `solo`: 1 route file and 0 static files checked\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("webapp1/foo/page.ex.get.py~", "an editor's backup copy (the name ends in `~`)"),
+        ("webapp1/#page.ex.get.py#", "an editor's auto-save file (the name is `#...#`)"),
+        (
+            "webapp1/page.ex.get.py.bak",
+            "a copy of Python source (the part `.py` after the first dot)",
+        ),
+        ("webapp1/x.pyw", "a copy of Python source (the part `.pyw` after the first dot)"),
+        (
+            "webapp1/page.ex.get.py___jb_tmp___",
+            "an editor's temporary file (the name holds `___jb_tmp___`)",
+        ),
+        (
+            "webapp1/contact.ex.get",
+            "a route file saved without `.py` (`.ex.` after the first dot)",
+        ),
+    ],
+)
+def test_check_files_never_served_are_warnings_saying_why(
+    site_dir: Path, name: str, reason: str
+) -> None:
+    code, lines = check(site_dir, {name: "SECRET = 'sk-live-4242'\n"})
+
+    assert code == 0
+    assert lines == [
+        f"warning: {name}: never served as a static file: {reason}; "
+        "a request for it is answered as if it were not there",
+        f"0 errors, 1 warning in `{site_dir / 'webapp1'}`",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("webapp1/foo/bar.ex.get.txt.py", "bar.txt.ex.get.py"),
+        ("webapp1/about.get.py", "about.ex.get.py"),
+        ("webapp1/baz.ex.py", "baz.ex.get.py"),
+        ("webapp1/page.eh.py", "page.eh.get.py"),
+        ("webapp1/bar.get.ex.py", "bar.ex.get.py"),
+        ("webapp1.post.py", "webapp1.ex.post.py"),
+    ],
+)
+def test_check_near_miss_names_are_warnings_with_the_name_meant(
+    site_dir: Path, name: str, meant: str
+) -> None:
+    code, lines = check(site_dir, {name: HANDLER})
+
+    assert code == 0
+    assert lines == [
+        f"warning: {name}: not a route: a plain module that no request runs: "
+        f"did you mean `{meant}`?",
+        f"0 errors, 1 warning in `{site_dir / 'webapp1'}`",
+    ]

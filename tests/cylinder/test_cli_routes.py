@@ -185,7 +185,11 @@ def test_routes_lists_names_that_are_not_routes(tmp_path: Path) -> None:
     assert "app/bar.ex.Get.py" in text.stdout
     assert "`cylinder check`" in text.stdout
     assert table["rejected"] == [
-        {"file": "app/bar.ex.Get.py", "reason": "method `Get` must be lower-case: `get`"}
+        {
+            "file": "app/bar.ex.Get.py",
+            "reason": "method `Get` must be lower-case: `get`",
+            "rejection": "not a route",
+        }
     ]
 
 
@@ -228,3 +232,41 @@ def test_routes_of_a_file_is_a_usage_error(tmp_path: Path) -> None:
 
     assert result.returncode == 2
     assert "is a file, not a site folder" in result.stderr
+
+
+def test_routes_lists_files_never_served_and_near_misses(tmp_path: Path) -> None:
+    site = build(
+        tmp_path / "sites",
+        ["app.ex.get.py", "app/page.ex.get.py~", "app/contact.ex.get", "app/about.get.py"],
+    )
+
+    text = cylinder("routes", site / "app")
+    table = json.loads(cylinder("routes", site / "app", "--json").stdout)
+
+    assert text.returncode == 0
+    assert text.stdout.splitlines()[-6:] == [
+        "1 file looks like a route but is not; `cylinder check` says why:",
+        "  app/about.get.py",
+        "",
+        "2 files are never served, though a request may name them:",
+        "  app/contact.ex.get   a route file saved without `.py` (`.ex.` after the first dot)",
+        "  app/page.ex.get.py~  an editor's backup copy (the name ends in `~`)",
+    ]
+    assert table["static_files"] == []
+    assert table["rejected"] == [
+        {
+            "file": "app/about.get.py",
+            "reason": "a plain module that no request runs: did you mean `about.ex.get.py`?",
+            "rejection": "near miss",
+        },
+        {
+            "file": "app/contact.ex.get",
+            "reason": "a route file saved without `.py` (`.ex.` after the first dot)",
+            "rejection": "never static",
+        },
+        {
+            "file": "app/page.ex.get.py~",
+            "reason": "an editor's backup copy (the name ends in `~`)",
+            "rejection": "never static",
+        },
+    ]

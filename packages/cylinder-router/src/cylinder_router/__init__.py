@@ -43,10 +43,19 @@ from .errors import (
     RouterError,
     SiteError,
 )
-from .filenames import DEFAULT_METHOD, KNOWN_METHODS, Kind, NotRoute, RouteName, parse_filename
+from .filenames import (
+    DEFAULT_METHOD,
+    KNOWN_METHODS,
+    Kind,
+    NotRoute,
+    RouteName,
+    near_miss,
+    parse_filename,
+)
 from .listing import DirectoryCache as DirectoryCache
 from .listing import Listing, SegmentFiles
 from .methods import method_refusal
+from .nonstatic import never_static
 from .opening import open_beneath
 from .paths import RequestPath, split_path, static_refusal
 from .paths import is_inside as is_inside
@@ -54,7 +63,7 @@ from .paths import is_lookup_safe as is_lookup_safe
 from .paths import target_refusal as target_refusal
 from .resolve import Level, Outcome, Resolution, RouteFile, Router, iter_candidates
 from .site import Site
-from .table import RejectedFile, RouteRow, RouteTable, StaticRow, route_table
+from .table import RejectedFile, Rejection, RouteRow, RouteTable, StaticRow, route_table
 from .watching import FolderWatch as FolderWatch
 
 __all__ = [
@@ -71,6 +80,7 @@ __all__ = [
     "Outcome",
     "RefusedFileError",
     "RejectedFile",
+    "Rejection",
     "RequestPath",
     "Resolution",
     "RouteFile",
@@ -85,6 +95,8 @@ __all__ = [
     "StaticRow",
     "iter_candidates",
     "method_refusal",
+    "near_miss",
+    "never_static",
     "open_beneath",
     "parse_filename",
     "route_table",

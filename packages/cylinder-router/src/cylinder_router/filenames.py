@@ -20,6 +20,7 @@ __all__ = [
     "Kind",
     "NotRoute",
     "RouteName",
+    "near_miss",
     "parse_filename",
 ]
 
@@ -50,6 +51,11 @@ KNOWN_METHODS = frozenset(
         "report",
         DEFAULT_METHOD,
     }
+)
+
+#: Methods a plain module's name may hold by mistake for a handler's (``about.get.py``).
+_COMMON_METHODS = frozenset(
+    {"get", "head", "post", "put", "delete", "patch", "options", DEFAULT_METHOD}
 )
 
 _METHOD = re.compile(r"[a-z]+")
@@ -174,3 +180,57 @@ def _checked(name: str, route: RouteName) -> RouteName | NotRoute:
         # never looked up, so the file would be a route nothing reaches.
         return NotRoute(name, f"segment {route.segment!r} can never be matched by a URL", True)
     return route
+
+
+def near_miss(name: str) -> str | None:
+    """The route file a plain module was most likely meant to be, or None.
+
+    :func:`parse_filename` reads ``about.get.py``, ``baz.ex.py``, ``page.eh.py`` and
+    ``bar.ex.get.txt.py`` as plain modules, which no request runs: the kind is missing, the
+    method is missing, or they sit in the wrong place. Such a name is almost always a mistake, so
+    ``cylinder check`` warns with the name this returns (``about.ex.get.py``,
+    ``baz.ex.get.py``, ``page.eh.get.py``, ``bar.txt.ex.get.py``).
+
+    :param name: a bare file name that :func:`parse_filename` does not take as a route.
+    :return: the likely intended file name; None for a route, a name rejected as a broken route,
+        a plain module that does not look like a route, or a file that is not ``.py``.
+    """
+    parsed = parse_filename(name)
+    if isinstance(parsed, RouteName) or parsed.suspicious or not name.endswith(".py"):
+        return None
+    parts = name[: -len(".py")].split(".")
+    if len(parts) < 2 or not all(parts):
+        return None
+    tags = [index for index in range(1, len(parts)) if parts[index].lower() in _KINDS_BY_TAG]
+    intended = _with_kind(parts, tags[-1]) if tags else _without_kind(parts)
+    if intended is None:
+        return None
+    file_name = intended.file_name()
+    return file_name if isinstance(parse_filename(file_name), RouteName) else None
+
+
+def _with_kind(parts: list[str], index: int) -> RouteName:
+    """``parts[index]`` is a kind, but the method is missing or out of place."""
+    kind = _KINDS_BY_TAG[parts[index].lower()]
+    before, after = parts[:index], parts[index + 1 :]
+    if after and _METHOD.fullmatch(after[0].lower()):
+        # `bar.ex.get.txt.py`: the parts after the method belong to the segment.
+        extra = [part for part in after[1:] if part.lower() != "py"]  # `x.ex.get.py.py`
+        return RouteName(".".join([*before, *extra]), kind, method=after[0].lower())
+    # `baz.ex.py` (no method: GET is the likeliest), `bar.get.ex.py` (method before the kind).
+    methods = [position for position in range(1, index) if parts[position].lower() in KNOWN_METHODS]
+    if not methods:
+        return RouteName(".".join([*before, *after]), kind, method="get")
+    position = methods[-1]
+    segment = [*parts[:position], *parts[position + 1 : index], *after]
+    return RouteName(".".join(segment), kind, method=parts[position].lower())
+
+
+def _without_kind(parts: list[str]) -> RouteName | None:
+    """No kind at all: ``about.get.py`` is a handler when a part is a common method."""
+    methods = [index for index in range(1, len(parts)) if parts[index].lower() in _COMMON_METHODS]
+    if not methods:
+        return None
+    index = methods[-1]
+    segment = [*parts[:index], *parts[index + 1 :]]
+    return RouteName(".".join(segment), Kind.HANDLER, method=parts[index].lower())

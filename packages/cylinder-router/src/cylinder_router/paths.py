@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .nonstatic import never_static
+
 __all__ = [
     "RequestPath",
     "is_inside",
@@ -25,7 +27,6 @@ __all__ = [
 MAX_SEGMENT_BYTES = 255
 
 _DROPPED = frozenset({"", ".", ".."})
-_STATIC_REFUSED_SUFFIXES = (".py", ".pyc", ".pyo")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +80,10 @@ def is_lookup_safe(segment: str) -> bool:
 def static_refusal(request_path: RequestPath) -> str | None:
     """Why a path may never be served as a static file, or None when it may.
 
-    The rules hold whatever is on disk: Python sources and bytecode (any letter case), any
-    segment starting with ``.`` (``.env``, ``.git``), ``__pycache__``, and the trailing-slash
-    form of a file path.
+    The rules hold whatever is on disk: any segment starting with ``.`` (``.env``, ``.git``),
+    ``__pycache__``, the trailing-slash form of a file path, and a file name that
+    :func:`~cylinder_router.nonstatic.never_static` refuses (Python sources and bytecode in any
+    letter case, copies of them, route files saved without ``.py``, editors' leftovers).
     """
     segments = request_path.segments
     if not segments:
@@ -95,9 +97,7 @@ def static_refusal(request_path: RequestPath) -> str | None:
             return "`__pycache__` is never served"
         if not is_lookup_safe(segment):
             return f"segment {segment!r} can never name a file"
-    if segments[-1].lower().endswith(_STATIC_REFUSED_SUFFIXES):
-        return "Python files are never served"
-    return None
+    return never_static(segments[-1])
 
 
 def target_refusal(file: str, real_root: str) -> str | None:

@@ -18,7 +18,8 @@ class Site:
     ``/`` sits in :attr:`folder`, ``<site_dir>/<site_name>``, which need not exist.
 
     :param site_dir: the folder holding the site, absolute.
-    :param site_name: the site's name: one path component.
+    :param site_name: the site's name: one plain folder name (not starting with ``.``, not
+        ``__pycache__``).
     """
 
     site_dir: str
@@ -46,6 +47,12 @@ class Site:
             or "\x00" in site_name
         ):
             raise SiteError(f"`site_name` {site_name!r} must be a single folder name")
+        if site_name.startswith(".") or site_name == "__pycache__":
+            # `.git`, `.env`, `__pycache__`: never served, so never a site either.
+            raise SiteError(
+                f"`site_name` {site_name!r} must be a plain folder name: "
+                "not starting with `.`, not `__pycache__`"
+            )
         return cls(os.path.abspath(path), site_name)
 
     @property

@@ -6,16 +6,18 @@ whole site. It is read fresh from disk on every call (no cache): it serves tools
 
 from __future__ import annotations
 
+import enum
 import os
 from dataclasses import dataclass
 
 from .errors import SiteError
-from .filenames import Kind
+from .filenames import Kind, near_miss
 from .listing import Listing, read_listing
+from .nonstatic import is_python_source, never_static
 from .paths import RequestPath, is_inside, static_refusal, target_refusal
 from .site import Site
 
-__all__ = ["RejectedFile", "RouteRow", "RouteTable", "StaticRow", "route_table"]
+__all__ = ["RejectedFile", "Rejection", "RouteRow", "RouteTable", "StaticRow", "route_table"]
 
 _KIND_ORDER = {Kind.HANDLER: 0, Kind.EARLY_HOOK: 1, Kind.LATE_HOOK: 2, Kind.ERROR_HANDLER: 3}
 
@@ -50,16 +52,31 @@ class StaticRow:
     file: str
 
 
+class Rejection(enum.Enum):
+    """Why a file in a site is neither a route nor a static file."""
+
+    #: The name looks like a route but breaks the grammar (``bar.ex.Get.py``): a mistake.
+    NOT_A_ROUTE = "not a route"
+    #: A plain module named almost like a route (``about.get.py``): probably a mistake.
+    NEAR_MISS = "near miss"
+    #: A copy of source or an editor's leftover (``page.ex.get.py~``): never served.
+    NEVER_STATIC = "never static"
+
+
 @dataclass(frozen=True, slots=True)
 class RejectedFile:
-    """A file whose name looks like a route but breaks the grammar.
+    """A file whose name looks like a route but is not one, or that is never served.
 
     :param file: the file's absolute path.
-    :param reason: what is wrong with the name.
+    :param reason: what is wrong with the name, or why the file is never served.
+    :param rejection: which of those it is.
+    :param suggestion: for a near miss, the file name that was likely meant.
     """
 
     file: str
     reason: str
+    rejection: Rejection = Rejection.NOT_A_ROUTE
+    suggestion: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +86,8 @@ class RouteTable:
     :param site: the site listed.
     :param routes: route files, sorted by prefix, then kind, then method or code.
     :param static_files: files served as they are, sorted by URL.
-    :param rejected: names that look like routes but are not, sorted by file.
+    :param rejected: names that look like routes but are not, and files that are never served
+        though a request may name them (copies of source, editors' leftovers), sorted by file.
     """
 
     site: Site
@@ -102,6 +120,11 @@ def route_table(site: Site) -> RouteTable:
         for item in root_listing.rejected
         if item.name.startswith(prefix_dot)
     )
+    for name in sorted(root_listing.files):
+        meant = near_miss(name)
+        if meant is not None and meant.startswith(prefix_dot):
+            file = os.path.join(site.site_dir, name)
+            rejected.append(_near_miss(file, meant))
 
     real_root = os.path.realpath(site.folder)
     seen: set[str] = set()
@@ -122,10 +145,17 @@ def route_table(site: Site) -> RouteTable:
         )
         for name in sorted(listing.files):
             request_path = RequestPath((*segments, name))
-            if static_refusal(request_path) is None:
-                file = os.path.join(folder, name)
+            file = os.path.join(folder, name)
+            refusal = static_refusal(request_path)
+            if refusal is None:
                 if target_refusal(file, real_root) is None:
                     static.append(StaticRow(request_path.normalized, file))
+                continue
+            meant = near_miss(name)
+            if meant is not None:
+                rejected.append(_near_miss(file, meant))
+            elif refusal == never_static(name) and not is_python_source(name):
+                rejected.append(RejectedFile(file, refusal, Rejection.NEVER_STATIC))
         pending.extend(
             (os.path.join(folder, name), (*segments, name))
             for name in listing.folders - listing.symlinks
@@ -135,6 +165,11 @@ def route_table(site: Site) -> RouteTable:
     static.sort(key=lambda row: row.url)
     rejected.sort(key=lambda row: row.file)
     return RouteTable(site, tuple(routes), tuple(static), tuple(rejected))
+
+
+def _near_miss(file: str, meant: str) -> RejectedFile:
+    reason = f"a plain module that no request runs: did you mean `{meant}`?"
+    return RejectedFile(file, reason, Rejection.NEAR_MISS, meant)
 
 
 def _collect_routes(

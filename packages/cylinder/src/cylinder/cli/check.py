@@ -14,7 +14,16 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from cylinder_router import KNOWN_METHODS, Kind, RouteRow, RouteTable, Site, route_table
+from cylinder_router import (
+    KNOWN_METHODS,
+    Kind,
+    RejectedFile,
+    Rejection,
+    RouteRow,
+    RouteTable,
+    Site,
+    route_table,
+)
 from cylinder_runtime import BUILTIN_NAMES, ERROR_HANDLER_NAMES, REDIRECT_CODES
 
 from ._common import EXIT_OK, EXIT_PROBLEMS, relative, resolve_site
@@ -39,6 +48,10 @@ errors (exit 1):
   route files that do not compile, or define no callable `main`;
   `main` asking for `e` outside an error handler (`app_map` extras may not use that name).
 warnings (exit 0):
+  plain modules named almost like routes (`about.get.py`, `baz.ex.py`, `bar.ex.get.txt.py`),
+  with the name that was likely meant; files that are never served though a request may
+  name them: copies of source (`page.ex.get.py~`, `x.py.bak`, `x.pyw`), editors' leftovers
+  (`#x#`, `x___jb_tmp___`), route files saved without `.py` (`contact.ex.get`);
   `main` parameters that no built-in provides (they must come from `app_map` extras, which
   only exist at run time); methods that are valid but not registered (`bar.ex.gte.py`);
   hooks with no handler or static file at or below their prefix; static files that share a
@@ -123,9 +136,7 @@ def check_site(site: Site, table: RouteTable | None = None) -> list[Finding]:
     :param table: its route table, when already read.
     """
     table = table if table is not None else route_table(site)
-    findings = [
-        Finding(Severity.ERROR, item.file, f"not a route: {item.reason}") for item in table.rejected
-    ]
+    findings = [_check_rejected(item) for item in table.rejected]
     for row in table.routes:
         findings += _check_source(row)
         findings += _check_method(row)
@@ -141,6 +152,19 @@ def check_site(site: Site, table: RouteTable | None = None) -> list[Finding]:
     findings += _check_shadowing(site, table)
     findings.sort(key=lambda finding: finding.file)
     return findings
+
+
+def _check_rejected(item: RejectedFile) -> Finding:
+    if item.rejection is Rejection.NEAR_MISS:
+        return Finding(Severity.WARNING, item.file, f"not a route: {item.reason}")
+    if item.rejection is Rejection.NEVER_STATIC:
+        return Finding(
+            Severity.WARNING,
+            item.file,
+            f"never served as a static file: {item.reason}; "
+            "a request for it is answered as if it were not there",
+        )
+    return Finding(Severity.ERROR, item.file, f"not a route: {item.reason}")
 
 
 def _count(number: int, noun: str) -> str:

@@ -18,6 +18,7 @@ from cylinder_router import (
     Kind,
     Level,
     Outcome,
+    Rejection,
     RouteFile,
     Router,
     RouteTable,
@@ -51,6 +52,10 @@ The method column holds the method as sent (GET, POST) or `default` for a catch-
 `.ex.default.py` file (any method without a file of its own). HEAD is answered as GET unless
 a `.ex.head.py` file exists, so it has no rows of its own. A handler whose GET is taken by a
 static file of the same URL has no GET row: `cylinder check` warns about it.
+
+Last come the files that are neither routes nor served: names that look like routes but are
+not (`cylinder check` says why), and copies of source or editors' leftovers (`page.ex.get.py~`,
+`contact.ex.get`), which a request may name but is never given.
 
 With --json the same facts are printed as JSON with sorted keys, paths relative to the folder
 that holds the site and `/` separators: commit it, and a diff shows any URL moving to another
@@ -239,7 +244,12 @@ def _as_json(
             for entry in static
         ],
         "rejected": [
-            {"file": relative(site, item.file), "reason": item.reason} for item in table.rejected
+            {
+                "file": relative(site, item.file),
+                "reason": item.reason,
+                "rejection": item.rejection.value,
+            }
+            for item in table.rejected
         ],
     }
 
@@ -291,9 +301,16 @@ def _as_text(
         lines += aligned(rows)
     else:
         lines.append("no static files")
-    if table.rejected:
-        count = len(table.rejected)
+    not_routes = [item for item in table.rejected if item.rejection is not Rejection.NEVER_STATIC]
+    if not_routes:
+        count = len(not_routes)
         looks = "file looks like a route but is" if count == 1 else "files look like routes but are"
         lines += ["", f"{count} {looks} not; `cylinder check` says why:"]
-        lines += [f"  {relative(site, item.file)}" for item in table.rejected]
+        lines += [f"  {relative(site, item.file)}" for item in not_routes]
+    never = [item for item in table.rejected if item.rejection is Rejection.NEVER_STATIC]
+    if never:
+        count = len(never)
+        files = "file is" if count == 1 else "files are"
+        lines += ["", f"{count} {files} never served, though a request may name them:"]
+        lines += aligned([[relative(site, item.file), item.reason] for item in never], "  ")
     return lines
