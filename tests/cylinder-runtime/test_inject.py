@@ -84,7 +84,7 @@ def test_extras_are_passed_by_name() -> None:
     assert result == ("the response", "db")
 
 
-def test_var_positional_and_var_keyword_receive_nothing() -> None:
+def test_var_keyword_receives_everything_the_named_parameters_did_not_take() -> None:
     def main(request: object, *args: object, **kwargs: object) -> tuple[object, ...]:
         return request, args, kwargs
 
@@ -92,7 +92,44 @@ def test_var_positional_and_var_keyword_receive_nothing() -> None:
 
     assert plan.positional == ()
     assert plan.keyword == ("request",)
-    assert plan.call(main, builtins(database="db")) == ("the request", (), {})
+    assert plan.var_keyword
+    assert plan.call(main, builtins(database="db")) == (
+        "the request",
+        (),
+        {
+            "response": "the response",
+            "log": "the log",
+            "abort": "the abort",
+            "g": "the g",
+            "database": "db",
+        },
+    )
+
+
+def test_var_keyword_alone_receives_everything() -> None:
+    def main(**kw: object) -> dict[str, object]:
+        return kw
+
+    assert plan_call(main, WHERE).call(main, builtins(e="the error")) == builtins(e="the error")
+
+
+def test_var_keyword_leaves_out_positional_only_names_and_defaults_it_took() -> None:
+    def main(request: object, /, log: object = None, **kw: object) -> tuple[object, ...]:
+        return request, log, sorted(kw)
+
+    result = plan_call(main, WHERE).call(main, builtins())
+
+    assert result == ("the request", "the log", ["abort", "g", "response"])
+
+
+def test_var_positional_receives_nothing() -> None:
+    def main(request: object, *args: object) -> tuple[object, ...]:
+        return request, args
+
+    plan = plan_call(main, WHERE)
+
+    assert not plan.var_keyword
+    assert plan.call(main, builtins(database="db")) == ("the request", ())
 
 
 def test_defaults_are_honoured_when_nothing_provides_the_name() -> None:

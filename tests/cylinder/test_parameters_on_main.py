@@ -218,3 +218,41 @@ def test_app_map_asking_for_unknown_name_is_refused_at_once() -> None:
 def test_non_callable_app_map_is_refused_at_once() -> None:
     with pytest.raises(TypeError, match=r"`app_map` must be a callable"):
         cylinder.get_app(("my_webapps", "webapp1"))  # type: ignore[arg-type]
+
+
+def test_var_keyword_receives_every_builtin_and_extra_not_named(
+    client_for: Callable[..., Client],
+) -> None:
+    client = client_for(
+        {
+            "webapp1.ex.get.py": """
+        def main(request, *args, **kw):
+            response = kw["response"]
+            response.data = f"{request.path} {args} {sorted(kw)} {kw['database']}"
+            return response
+    """,
+            "webapp1.eh.get.py": """
+        def main(**kw):
+            kw["g"].seen = sorted(kw)
+            return kw["response"]
+    """,
+            "webapp1/boom.ex.get.py": """
+        def main(abort):
+            abort(418)
+    """,
+            "webapp1.418.py": """
+        def main(response, **rest):
+            response.data = f"{rest['e'].code} {sorted(rest)}"
+            return response
+    """,
+        },
+        extras={"database": "db"},
+    )
+
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert response.text == "/ () ['abort', 'database', 'g', 'log', 'response'] db"
+    teapot = client.get("/boom")
+    assert teapot.status_code == 418
+    assert teapot.text == "418 ['abort', 'database', 'e', 'g', 'log', 'request']"

@@ -33,6 +33,8 @@ class CallPlan:
     :param optional: names that have a default value, skipped when nothing provides them.
     :param positional_defaults: the default values of the positional parameters that have one,
         in order; passed for a missing one when a later one is provided.
+    :param var_keyword: the function has ``**kwargs``: it gets, by keyword, everything available
+        that the named parameters did not take.
     """
 
     where: str
@@ -40,6 +42,7 @@ class CallPlan:
     keyword: tuple[str, ...]
     optional: frozenset[str]
     positional_defaults: tuple[object, ...] = ()
+    var_keyword: bool = False
 
     def call(self, func: Callable[..., object], available: Mapping[str, object]) -> object:
         """Call ``func`` with the parameters it asks for, taken from ``available``.
@@ -68,6 +71,11 @@ class CallPlan:
                 kwargs[name] = value
             elif name not in self.optional:
                 raise self.missing(name, available)
+        if self.var_keyword:
+            named = (*self.positional, *self.keyword)
+            for name, value in available.items():
+                if name not in named:
+                    kwargs[name] = value
         return func(*args, **kwargs)
 
     def missing(self, name: str, available: Mapping[str, object]) -> MissingParameterError:
@@ -80,7 +88,9 @@ class CallPlan:
 def plan_call(func: Callable[..., object], where: str) -> CallPlan:
     """Read ``func``'s signature into a :class:`CallPlan`.
 
-    ``*args`` and ``**kwargs`` receive nothing: only named parameters are injected.
+    Named parameters are injected by name. ``**kwargs`` receives everything available that the
+    named parameters did not take (the built-ins and ``app_map``'s extras); ``*args`` receives
+    nothing.
 
     :param where: the function in words, for error messages.
     :raises TypeError: when the signature cannot be read.
@@ -93,8 +103,12 @@ def plan_call(func: Callable[..., object], where: str) -> CallPlan:
     positional_defaults: list[object] = []
     keyword: list[str] = []
     optional: set[str] = set()
+    var_keyword = False
     for parameter in signature.parameters.values():
-        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+        if parameter.kind is parameter.VAR_KEYWORD:
+            var_keyword = True
+            continue
+        if parameter.kind is parameter.VAR_POSITIONAL:
             continue
         if parameter.kind is parameter.POSITIONAL_ONLY:
             positional.append(parameter.name)
@@ -105,5 +119,10 @@ def plan_call(func: Callable[..., object], where: str) -> CallPlan:
         if parameter.default is not parameter.empty:
             optional.add(parameter.name)
     return CallPlan(
-        where, tuple(positional), tuple(keyword), frozenset(optional), tuple(positional_defaults)
+        where,
+        tuple(positional),
+        tuple(keyword),
+        frozenset(optional),
+        tuple(positional_defaults),
+        var_keyword,
     )
