@@ -349,3 +349,27 @@ def test_check_near_miss_names_are_warnings_with_the_name_meant(
         f"did you mean `{meant}`?",
         f"0 errors, 1 warning in `{site_dir / 'webapp1'}`",
     ]
+
+
+def test_check_accepts_var_keyword_which_receives_everything(site_dir: Path) -> None:
+    code, lines = check(
+        site_dir, {"webapp1/kw.ex.get.py": "def main(request, **kw):\n    return kw['response']\n"}
+    )
+
+    assert code == 0
+    assert lines == [
+        f"no problems in `{site_dir / 'webapp1'}`: 7 route files and 1 static file checked"
+    ]
+
+
+def test_check_var_positional_is_a_warning(site_dir: Path) -> None:
+    code, lines = check(
+        site_dir, {"webapp1/args.ex.get.py": "def main(response, *args):\n    return response\n"}
+    )
+
+    assert code == 0
+    assert lines == [
+        "warning: webapp1/args.ex.get.py: `*args` on `main` receives nothing: parameters are "
+        "passed by name (`**kwargs` receives every one not named)",
+        f"0 errors, 1 warning in `{site_dir / 'webapp1'}`",
+    ]

@@ -37,11 +37,13 @@ def test_version() -> None:
     assert result.stdout.startswith("cylinder 0.")
 
 
-def test_no_subcommand_is_a_usage_error() -> None:
+def test_bare_cylinder_prints_the_help() -> None:
     result = cylinder()
 
-    assert result.returncode == 2
-    assert "cylinder: error: the following arguments are required: COMMAND" in result.stderr
+    assert result.returncode == 0
+    assert result.stderr == ""
+    assert result.stdout == cylinder("--help").stdout
+    assert "`cylinder` with no command prints this help and exits 0." in result.stdout
 
 
 def test_unknown_subcommand_is_a_usage_error() -> None:

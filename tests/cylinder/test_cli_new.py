@@ -16,12 +16,13 @@ import pytest
 from cli_support import cylinder, stop
 from cli_support import serving as serve
 
+#: The layout the docs use: `my_webapps/webapp1`, named by `app_map` in `cylinder_main.py`.
 STARTER_FILES = [
     "cylinder_main.py",
-    "sites/hello.404.py",
-    "sites/hello.eh.get.py",
-    "sites/hello.ex.get.py",
-    "sites/hello/style.css",
+    "my_webapps/webapp1.404.py",
+    "my_webapps/webapp1.eh.get.py",
+    "my_webapps/webapp1.ex.get.py",
+    "my_webapps/webapp1/style.css",
 ]
 
 
@@ -66,32 +67,54 @@ def test_new_writes_the_starter_files_and_says_how_to_run_them(tmp_path: Path) -
         "created `myproject`:",
         *(f"  myproject/{name}" for name in STARTER_FILES),
     ]
-    assert "cylinder serve myproject/sites/hello" in result.stdout
+    assert "cylinder serve myproject/my_webapps/webapp1" in result.stdout
     assert "python myproject/cylinder_main.py" in result.stdout
 
 
 def test_new_project_checks_clean(project: Path) -> None:
-    result = cylinder("check", project / "sites" / "hello")
+    result = cylinder("check", project / "my_webapps" / "webapp1")
 
     assert result.returncode == 0
     assert result.stdout == (
-        f"no problems in `{project / 'sites' / 'hello'}`: 3 route files and 1 static file checked\n"
+        f"no problems in `{project / 'my_webapps' / 'webapp1'}`: "
+        "3 route files and 1 static file checked\n"
+    )
+
+
+def test_new_project_checks_clean_through_its_application(project: Path) -> None:
+    result = cylinder("check", "cylinder_main:create_app", cwd=project)
+
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        "`app_map` of `cylinder_main:create_app` names site `webapp1` in "
+        f"`{project / 'my_webapps'}` for `http://localhost/`, with no extras",
+        "no problems in `cylinder_main:create_app`: 3 route files and 1 static file checked",
+    ]
+
+
+def test_new_project_module_given_as_a_site_names_its_factory(project: Path) -> None:
+    result = cylinder("serve", "cylinder_main", cwd=project)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "cylinder serve: error: `cylinder_main` is a Python module, not a site folder: "
+        "did you mean `cylinder_main:create_app` or `cylinder_main:app_map`?\n"
     )
 
 
 def test_new_project_routes(project: Path) -> None:
-    result = cylinder("routes", project / "sites" / "hello")
+    result = cylinder("routes", project / "my_webapps" / "webapp1")
 
     assert result.returncode == 0
     cells = [line.split() for line in result.stdout.splitlines() if line.startswith("/")]
     assert cells == [
-        ["/", "GET", "hello.ex.get.py", "hello.eh.get.py", "-", "404", "hello.404.py"],
-        ["/style.css", "hello/style.css", "hello.eh.get.py", "-", "404", "hello.404.py"],
+        ["/", "GET", "webapp1.ex.get.py", "webapp1.eh.get.py", "-", "404", "webapp1.404.py"],
+        ["/style.css", "webapp1/style.css", "webapp1.eh.get.py", "-", "404", "webapp1.404.py"],
     ]
 
 
 def test_new_project_serves_its_site_folder(project: Path, tmp_path: Path) -> None:
-    with serving(project / "sites" / "hello", log=tmp_path / "stderr.txt") as url:
+    with serving(project / "my_webapps" / "webapp1", log=tmp_path / "stderr.txt") as url:
         status, headers, body = get(url + "/")
         assert status == 200
         assert "<h1>Hello from Cylinder!</h1>" in body
@@ -135,7 +158,7 @@ def test_new_main_module_finds_its_sites_from_anywhere(project: Path, tmp_path: 
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"{project / 'sites'} hello {{}}\n"
+    assert result.stdout == f"{project / 'my_webapps'} webapp1 {{}}\n"
 
 
 def test_new_into_an_empty_folder(tmp_path: Path) -> None:

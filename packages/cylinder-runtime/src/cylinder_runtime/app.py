@@ -21,7 +21,7 @@ from cylinder_logging import (
     request_scope,
     sanitize_request_id,
 )
-from cylinder_router import DirectoryCache, FolderWatch, Router
+from cylinder_router import DirectoryCache, FolderWatch, Router, Site
 
 from .aborter import Abort, check_abort_extra
 from .body import guard_input
@@ -242,6 +242,23 @@ class Application:
             )
             return []
         return body
+
+    @property
+    def provided_names(self) -> tuple[str, ...]:
+        """The names given to :meth:`provide`: parameters every ``main()`` may ask for."""
+        return self._provided.names
+
+    def map_request(self, environ: WSGIEnvironment) -> tuple[Site, dict[str, object]]:
+        """Ask ``app_map`` which site and which extras would answer a request, and run nothing
+        else. Tools use it: ``cylinder check cylinder_main:create_app`` learns the extras so.
+
+        :param environ: the request, e.g. from ``werkzeug.test.EnvironBuilder``.
+        :return: the site, and the extras by name (not the :attr:`provided_names`, which are
+            not started).
+        :raises Exception: what ``app_map`` raises; ``AppMapError`` or ``SiteError`` for what it
+            returns.
+        """
+        return self._pipeline.map_request(Request(environ))
 
     def test_client(self, **kwargs: Any) -> Client:
         """A Werkzeug test client for this application."""

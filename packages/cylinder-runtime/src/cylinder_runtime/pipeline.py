@@ -132,16 +132,7 @@ class Pipeline:
         """Answer one request. Never raises: every failure becomes a response."""
         if self._watch is not None:
             self._watch.poll()
-        response = Response()
-        g = SimpleNamespace()
-        available: dict[str, object] = {
-            "request": request,
-            "response": response,
-            "log": self._log,
-            "abort": self._abort,
-            "g": g,
-        }
-        ex = Exchange(request, response, g, available)
+        ex = self._exchange(request)
 
         request.shallow = True
         try:
@@ -152,10 +143,10 @@ class Pipeline:
             ex.resolution = self._router.resolve(ex.site, request.path, method)
         except SITE_CODE_FAILURES as exc:
             self._on_error(ex, exc)  # no site, so no error-handler files and no hooks
-            return response
+            return ex.response
 
         provided = self._provided
-        started = provided.start(ex.available, request, response) if provided else None
+        started = provided.start(ex.available, request, ex.response) if provided else None
         try:
             self._run_main_steps(ex, ex.resolution)
         except SITE_CODE_FAILURES as exc:
@@ -169,7 +160,38 @@ class Pipeline:
                 self._on_error(ex, exc)
         if started:
             self._finish_provided(ex, started)
-        return response
+        return ex.response
+
+    def _exchange(self, request: Request) -> Exchange:
+        response = Response()
+        g = SimpleNamespace()
+        available: dict[str, object] = {
+            "request": request,
+            "response": response,
+            "log": self._log,
+            "abort": self._abort,
+            "g": g,
+        }
+        return Exchange(request, response, g, available)
+
+    def map_request(self, request: Request) -> tuple[Site, dict[str, object]]:
+        """Ask ``app_map`` which site and which extras answer ``request``, as :meth:`handle`
+        does, and run nothing else: no hook, handler or file of the site. For tools.
+
+        :return: the site, and the extras by name (the built-ins left out). Parameters the
+            application provides (``Application.provide``) are not started.
+        :raises Exception: what ``app_map`` raises; :class:`AppMapError` or
+            :class:`~cylinder_router.SiteError` for what it returns.
+        """
+        ex = self._exchange(request)
+        builtins = set(ex.available)
+        request.shallow = True
+        try:
+            site = self._call_app_map(ex)
+        finally:
+            request.shallow = False
+        extras = {name: value for name, value in ex.available.items() if name not in builtins}
+        return site, extras
 
     def _finish_provided(self, ex: Exchange, started: list[tuple[Provision, object]]) -> None:
         assert self._provided is not None

@@ -51,6 +51,11 @@ class Provisions:
     def __bool__(self) -> bool:
         return bool(self._items)
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The provided parameter names, in the order they were added."""
+        return tuple(item.name for item in self._items)
+
     def add(self, name: str, start: Start, finish: Finish | None = None) -> None:
         """Provide ``name``.
 

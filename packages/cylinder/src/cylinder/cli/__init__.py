@@ -1,20 +1,23 @@
 """The ``cylinder`` command: serve, list, explain, lint and start sites from a terminal::
 
-    cylinder new myproject                       # a starter project
-    cylinder serve myproject/sites/hello         # serve it with waitress
-    cylinder routes myproject/sites/hello        # what answers each URL and method
-    cylinder explain myproject/sites/hello GET /style.css
-    cylinder check myproject/sites/hello         # lint it; exit 1 on errors
+    cylinder new myproject                          # a starter project
+    cylinder serve myproject/my_webapps/webapp1     # serve it with waitress
+    cylinder routes myproject/my_webapps/webapp1    # what answers each URL and method
+    cylinder explain myproject/my_webapps/webapp1 GET /style.css
+    cylinder check myproject/my_webapps/webapp1     # lint it; exit 1 on errors
+    cylinder check cylinder_main:create_app         # the site and extras its app_map names
 
 Each subcommand is one module here with ``HELP``, ``DESCRIPTION``, ``EXIT_CODES``,
 ``configure(parser)`` and ``run(args) -> int``. Exit codes: 0 done, 1 problems found or a
-failure while running, 2 a usage error. Errors go to stderr, naming the argument or file at
-fault.
+failure while running, 2 a usage error, 141 (128 + SIGPIPE) when the reader of the output
+went away (``cylinder routes --json | head -1``). Errors go to stderr, naming the argument or
+file at fault. ``cylinder`` alone prints the help and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
@@ -22,6 +25,7 @@ from types import ModuleType
 
 from . import check, explain, new, routes, serve
 from ._common import (
+    EXIT_BROKEN_PIPE,
     EXIT_CODES_HELP,
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -30,7 +34,14 @@ from ._common import (
     UsageError,
 )
 
-__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "build_parser", "main"]
+__all__ = [
+    "EXIT_BROKEN_PIPE",
+    "EXIT_OK",
+    "EXIT_PROBLEMS",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
 
 _DESCRIPTION = """\
 Cylinder serves WSGI sites whose routes are the files on disk. This command serves a site,
@@ -77,19 +88,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     :return: the exit code.
     """
     parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, --version, or a usage error argparse printed
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    command: Callable[[argparse.Namespace], int] = args.run
+        if not arguments:  # a newcomer's first try: show what there is
+            parser.print_help()
+            sys.stdout.flush()
+            return EXIT_OK
+        try:
+            args = parser.parse_args(arguments)
+        except SystemExit as exc:  # --help, --version, or a usage error argparse printed
+            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        command: Callable[[argparse.Namespace], int] = args.run
+        try:
+            code = command(args)
+        except UsageError as exc:
+            print(f"{args.prog}: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except CommandError as exc:
+            print(f"{args.prog}: error: {exc}", file=sys.stderr)
+            return EXIT_PROBLEMS
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of stdout went away (``| head``): stop quietly, as a process killed by
+    SIGPIPE would, with its exit code, instead of printing a traceback.
+
+    stdout is pointed at the null device first, so that flushing what is left in its buffer
+    at exit cannot fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        return command(args)
-    except UsageError as exc:
-        print(f"{args.prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except CommandError as exc:
-        print(f"{args.prog}: error: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
+    return EXIT_BROKEN_PIPE
 
 
 def _version() -> str:

@@ -8,7 +8,10 @@ from pathlib import PurePath
 
 from cylinder_router import Site, SiteError
 
+from ._modules import module_instead_of_site
+
 __all__ = [
+    "EXIT_BROKEN_PIPE",
     "EXIT_CODES_HELP",
     "EXIT_OK",
     "EXIT_PROBLEMS",
@@ -27,12 +30,20 @@ EXIT_PROBLEMS = 1
 #: The command line cannot be acted on: a bad argument, a missing site, an unusable TARGET.
 EXIT_USAGE = 2
 
+#: The reader of the output went away (``cylinder routes --json | head -1``): 128 + SIGPIPE,
+#: the status a shell shows for a program that a closed pipe stopped.
+EXIT_BROKEN_PIPE = 141
+
 #: The epilog of ``cylinder --help``; each subcommand has its own ``EXIT_CODES``.
 EXIT_CODES_HELP = """\
+`cylinder` with no command prints this help and exits 0.
+
 exit codes:
   0  done; for `check`, no errors found (warnings may have been printed)
   1  `check` found errors, or the command failed while running
-  2  usage error: a bad argument, no such site, or an unusable TARGET"""
+  2  usage error: a bad argument, no such site, or an unusable TARGET
+  141  the reader of the output went away (`cylinder routes --json | head -1`), as for a
+     program stopped by SIGPIPE; nothing is printed about it"""
 
 
 class UsageError(Exception):
@@ -51,9 +62,12 @@ def resolve_site(argument: str) -> Site:
 
     Its parent is the ``site_dir``, its base name the ``site_name``. The site exists when the
     folder does, or when root files ``<parent>/<name>.*.py`` do (a site may be all root files).
+    A Python module (``cylinder_main``, ``cylinder_main.py``) is not a site: the error names
+    the ``module:name`` that was likely meant.
 
     :param argument: the path as typed.
-    :raises UsageError: naming the path when no such site exists.
+    :raises UsageError: naming the path when no such site exists, or the fix when it is a
+        Python module.
     """
     if not argument:
         raise UsageError("the site path is empty: give a site folder such as `my_webapps/webapp1`")
@@ -61,6 +75,10 @@ def resolve_site(argument: str) -> Site:
     site_dir, site_name = os.path.split(folder)
     if not site_name:
         raise UsageError(f"`{argument}` is a filesystem root, not a site folder")
+    if not os.path.isdir(folder):
+        module = module_instead_of_site(argument)
+        if module is not None:
+            raise UsageError(module)
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise UsageError(f"`{argument}` is a file, not a site folder")
     if not os.path.isdir(folder) and not _has_root_files(site_dir, site_name):

@@ -26,7 +26,8 @@ from cylinder_router import (
 )
 from cylinder_runtime import BUILTIN_NAMES, ERROR_HANDLER_NAMES, REDIRECT_CODES
 
-from ._common import EXIT_OK, EXIT_PROBLEMS, relative, resolve_site
+from ._common import EXIT_OK, EXIT_PROBLEMS, relative
+from ._target import add_site_arguments, extra_name, read_target
 
 __all__ = [
     "DESCRIPTION",
@@ -52,19 +53,25 @@ warnings (exit 0):
   with the name that was likely meant; files that are never served though a request may
   name them: copies of source (`page.ex.get.py~`, `x.py.bak`, `x.pyw`), editors' leftovers
   (`#x#`, `x___jb_tmp___`), route files saved without `.py` (`contact.ex.get`);
-  `main` parameters that no built-in provides (they must come from `app_map` extras, which
-  only exist at run time); methods that are valid but not registered (`bar.ex.gte.py`);
+  `main` parameters that no built-in and no known extra provides; `*args` on `main`, which
+  receives nothing; methods that are valid but not registered (`bar.ex.gte.py`);
   hooks with no handler or static file at or below their prefix; static files that share a
   URL with a handler, so that the handler never answers GET; error handlers for redirect
   codes, which never run.
+
+SITE is a site folder, or `module:name` as `cylinder serve` takes it: then the application is
+built and its `app_map` asked which site and which extras answer `http://HOST/PATH` (`--host`,
+`--path`), and parameters those extras provide are fine. For a site folder, `--extra NAME`
+names each extra `app_map` provides; without it, a parameter no built-in provides is a warning
+that it must be one.
 
 Each finding is one line, `error|warning: FILE: message`, FILE relative to the folder that
 holds the site; a summary line follows."""
 EXIT_CODES = """\
 exit codes:
   0  no errors (warnings may have been printed)
-  1  errors found
-  2  usage error: no such site"""
+  1  errors found, or the application failed to import or build, or its `app_map` failed
+  2  usage error: no such site or application, or a Python module given as SITE"""
 
 _HOOKS = (Kind.EARLY_HOOK, Kind.LATE_HOOK)
 #: Methods whose requests a static file of the same URL takes from a handler.
@@ -106,15 +113,26 @@ class Finding:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``cylinder check``."""
-    parser.add_argument("site", metavar="SITE", help="the site folder, e.g. `my_webapps/webapp1`")
+    add_site_arguments(parser, path_option=True)
+    parser.add_argument(
+        "--extra",
+        metavar="NAME",
+        action="append",
+        type=extra_name,
+        help="for a site folder: a parameter `app_map` hands to `main()` as an extra; repeat "
+        "for each",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the findings for ``args.site`` and a summary; 1 when any is an error."""
-    site = resolve_site(args.site)
+    target = read_target(args.site, args.host, args.path, args.extra)
+    site = target.site
+    if target.mapped is not None:
+        print(target.mapped)
     table = route_table(site)
-    findings = check_site(site, table)
+    findings = check_site(site, table, target.extras)
     for finding in findings:
         print(f"{finding.severity.value}: {relative(site, finding.file)}: {finding.message}")
     errors = sum(finding.severity is Severity.ERROR for finding in findings)
@@ -129,16 +147,20 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if errors else EXIT_OK
 
 
-def check_site(site: Site, table: RouteTable | None = None) -> list[Finding]:
+def check_site(
+    site: Site, table: RouteTable | None = None, extras: frozenset[str] | None = None
+) -> list[Finding]:
     """Every finding for a site, sorted by file.
 
     :param site: the site.
     :param table: its route table, when already read.
+    :param extras: the names of ``app_map``'s extras, when known; None when nothing is known
+        of them, so that a name no built-in provides is only a warning that it must be one.
     """
     table = table if table is not None else route_table(site)
     findings = [_check_rejected(item) for item in table.rejected]
     for row in table.routes:
-        findings += _check_source(row)
+        findings += _check_source(row, extras)
         findings += _check_method(row)
         if row.kind is Kind.ERROR_HANDLER and row.code in REDIRECT_CODES:
             findings.append(
@@ -188,7 +210,7 @@ def _check_method(row: RouteRow) -> list[Finding]:
     ]
 
 
-def _check_source(row: RouteRow) -> list[Finding]:
+def _check_source(row: RouteRow, extras: frozenset[str] | None) -> list[Finding]:
     """Compile one route file and read its ``main`` from the syntax tree; run nothing."""
     path = row.file
     try:
@@ -218,10 +240,10 @@ def _check_source(row: RouteRow) -> list[Finding]:
             findings.append(
                 Finding(Severity.WARNING, path, f"line {warning.lineno}: {warning.message}")
             )
-    return findings + _check_main(row, tree)
+    return findings + _check_main(row, tree, extras)
 
 
-def _check_main(row: RouteRow, tree: ast.Module) -> list[Finding]:
+def _check_main(row: RouteRow, tree: ast.Module, extras: frozenset[str] | None) -> list[Finding]:
     path = row.file
     binding = _main_binding(tree.body)
     if binding is None:
@@ -245,7 +267,7 @@ def _check_main(row: RouteRow, tree: ast.Module) -> list[Finding]:
             )
         ]
     if isinstance(binding, ast.FunctionDef | ast.Lambda):
-        return _check_parameters(row, binding.args)
+        return _check_parameters(row, binding.args, extras)
     return []  # imported, or made by a call: what it accepts is only known at run time
 
 
@@ -309,8 +331,10 @@ def _binds_main(target: ast.expr) -> bool:
     return any(isinstance(node, ast.Name) and node.id == "main" for node in ast.walk(target))
 
 
-def _check_parameters(row: RouteRow, arguments: ast.arguments) -> list[Finding]:
-    """Parameters without a default that no built-in provides."""
+def _check_parameters(
+    row: RouteRow, arguments: ast.arguments, extras: frozenset[str] | None
+) -> list[Finding]:
+    """Parameters without a default that no built-in (or known extra) provides."""
     is_error_handler = row.kind is Kind.ERROR_HANDLER
     provided = ERROR_HANDLER_NAMES if is_error_handler else BUILTIN_NAMES
     positional = [*arguments.posonlyargs, *arguments.args]
@@ -321,6 +345,15 @@ def _check_parameters(row: RouteRow, arguments: ast.arguments) -> list[Finding]:
         if default is None
     ]
     findings: list[Finding] = []
+    if arguments.vararg is not None:
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                row.file,
+                f"`*{arguments.vararg.arg}` on `main` receives nothing: parameters are passed "
+                "by name (`**kwargs` receives every one not named)",
+            )
+        )
     for name in required:
         if name in provided:
             continue
@@ -334,16 +367,23 @@ def _check_parameters(row: RouteRow, arguments: ast.arguments) -> list[Finding]:
                 )
             )
             continue
-        close = difflib.get_close_matches(name, provided, n=1, cutoff=0.6)
+        if extras is not None and name in extras:
+            continue
+        available = [*provided, *sorted(extras or ())]
+        close = difflib.get_close_matches(name, available, n=1, cutoff=0.6)
         hint = f" (did you mean `{close[0]}`?)" if close else ""
-        findings.append(
-            Finding(
-                Severity.WARNING,
-                row.file,
+        if extras is None:
+            message = (
                 f"`main` asks for `{name}`, which no built-in provides{hint}: it must come from "
-                f"`app_map` extras; built-ins: {', '.join(provided)}",
+                f"`app_map` extras; built-ins: {', '.join(provided)}"
             )
-        )
+        else:
+            message = (
+                f"`main` asks for `{name}`, which neither a built-in nor an extra provides{hint}: "
+                f"a request that runs this {row.kind.label} fails; available: "
+                f"{', '.join(available)}"
+            )
+        findings.append(Finding(Severity.WARNING, row.file, message))
     return findings
 
 

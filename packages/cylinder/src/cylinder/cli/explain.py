@@ -22,11 +22,13 @@ from cylinder_router import (
     Router,
     Site,
     iter_candidates,
+    method_refusal,
     split_path,
     static_refusal,
 )
 
-from ._common import EXIT_OK, UsageError, aligned, relative, resolve_site
+from ._common import EXIT_OK, UsageError, aligned, relative
+from ._target import add_site_arguments, read_target
 
 __all__ = ["DESCRIPTION", "EXIT_CODES", "HELP", "configure", "http_method", "run", "status_code"]
 
@@ -40,12 +42,22 @@ the exact method, then `default`), marked `found` or `missing`; the first one fo
 Then the files chosen, each with why: exact method or `default`, and at what depth. When no
 handler answers, the framework does: 404, 405 with `Allow`, 204 for OPTIONS, or 501.
 
+PATH is the path as a request carries it; a query after `?` is set aside, as the router does.
+METHOD is case-sensitive, as in HTTP: `get` is not `GET` (a request with it is answered 501),
+so a METHOD that is only a lower-case spelling of a routable one is refused, naming it.
+
+SITE is a site folder, or `module:name` as `cylinder serve` takes it: then the application is
+built and its `app_map` asked which site answers `http://HOST/PATH` (`--host`); no other code
+of the application runs.
+
 --status CODE names the status whose error handler to look for; without it, the status of the
 framework's answer (404, 405, 501) when there is one."""
 EXIT_CODES = """\
 exit codes:
   0  explained, whatever the answer would be (a 404 included)
-  2  usage error: no such site, or a bad METHOD, PATH or --status"""
+  1  the application failed to import or build, or its `app_map` failed
+  2  usage error: no such site or application, a Python module given as SITE, a bad PATH or
+     --status, or a METHOD not in upper case (`get` for `GET`)"""
 
 #: An HTTP method is a token (RFC 9110, section 5.6.2).
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -84,12 +96,14 @@ def status_code(text: str) -> int:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``cylinder explain``."""
-    parser.add_argument("site", metavar="SITE", help="the site folder, e.g. `my_webapps/webapp1`")
+    add_site_arguments(parser, path_option=False)
     parser.add_argument(
         "method", metavar="METHOD", type=http_method, help="the request method, e.g. `GET`"
     )
     parser.add_argument(
-        "path", metavar="PATH", help="the decoded URL path, starting with `/`, without a query"
+        "path",
+        metavar="PATH",
+        help="the decoded URL path, starting with `/`; a query (`?name=x`) is set aside",
     )
     parser.add_argument(
         "--status",
@@ -102,10 +116,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print how ``args.method args.path`` would be answered on ``args.site``."""
+    method: str = args.method
     if not args.path.startswith("/"):
         raise UsageError(f"PATH `{args.path}` must start with `/`")
-    site = resolve_site(args.site)
-    for line in explain(site, args.method, args.path, args.status):
+    if method != method.upper() and method_refusal(method.upper()) is None:
+        raise UsageError(
+            f"METHOD `{method}`: HTTP methods are case-sensitive, and a request with `{method}` "
+            f"is answered 501 Not Implemented; did you mean `{method.upper()}`?"
+        )
+    path, mark, query = args.path.partition("?")
+    target = read_target(args.site, args.host, path)
+    if target.mapped is not None:
+        print(target.mapped)
+    if mark:
+        print(f"the query `?{query}` is not part of the path: routing sees `{path}`")
+    for line in explain(target.site, method, path, args.status):
         print(line)
     return EXIT_OK
 

@@ -19,13 +19,15 @@ HELP = "create a starter project"
 DESCRIPTION = """\
 Create a starter project in DIR, which must not exist yet or be empty:
 
-  DIR/cylinder_main.py          builds the application and serves it with waitress
-  DIR/sites/hello.ex.get.py     the handler of `GET /`
-  DIR/sites/hello.eh.get.py     an early hook, run before every GET
-  DIR/sites/hello.404.py        the site's own 404 page
-  DIR/sites/hello/style.css     a static file, served at `/style.css`
+  DIR/cylinder_main.py                  builds the application and serves it with waitress
+  DIR/my_webapps/webapp1.ex.get.py      the handler of `GET /`
+  DIR/my_webapps/webapp1.eh.get.py      an early hook, run before every GET
+  DIR/my_webapps/webapp1.404.py         the site's own 404 page
+  DIR/my_webapps/webapp1/style.css      a static file, served at `/style.css`
 
-Run it with `cylinder serve DIR/sites/hello`, or `python DIR/cylinder_main.py`."""
+This is the layout the docs use: `app_map` in `cylinder_main.py` names the site folder
+`my_webapps` and the site `webapp1`. Run it with `cylinder serve DIR/my_webapps/webapp1`,
+`python DIR/cylinder_main.py`, or from DIR, `cylinder serve cylinder_main:create_app`."""
 EXIT_CODES = """\
 exit codes:
   0  created
@@ -63,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
     for name, _ in files:
         print(f"  {shown}/{name}")
     print()
-    print(f"serve it:   cylinder serve {shown}/sites/hello")
+    print(f"serve it:   cylinder serve {shown}/my_webapps/webapp1")
     print(f"or run:     python {shown}/cylinder_main.py")
-    print(f"its routes: cylinder routes {shown}/sites/hello")
+    print(f"its routes: cylinder routes {shown}/my_webapps/webapp1")
     return EXIT_OK
 
 

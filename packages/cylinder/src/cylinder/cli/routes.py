@@ -27,7 +27,8 @@ from cylinder_router import (
     split_path,
 )
 
-from ._common import EXIT_OK, aligned, relative, resolve_site
+from ._common import EXIT_OK, aligned, relative
+from ._target import add_site_arguments, read_target
 
 __all__ = [
     "DESCRIPTION",
@@ -48,6 +49,10 @@ List the routes of SITE: for each URL prefix and method, the handler file that a
 early and late hooks that run around it and the error handlers in scope (the nearest one for
 each status code); then the static files, with the same. No site code is imported or run.
 
+SITE is a site folder, or `module:name` as `cylinder serve` takes it: then the application is
+built and its `app_map` asked which site answers `http://HOST/PATH` (`--host`, `--path`); no
+other code of the application runs.
+
 The method column holds the method as sent (GET, POST) or `default` for a catch-all
 `.ex.default.py` file (any method without a file of its own). HEAD is answered as GET unless
 a `.ex.head.py` file exists, so it has no rows of its own. A handler whose GET is taken by a
@@ -63,7 +68,8 @@ file."""
 EXIT_CODES = """\
 exit codes:
   0  listed
-  2  usage error: a bad option or no such site"""
+  1  the application failed to import or build, or its `app_map` failed
+  2  usage error: a bad option, no such site or application, or a Python module given as SITE"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,20 +112,24 @@ class StaticEntry:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``cylinder routes``."""
-    parser.add_argument("site", metavar="SITE", help="the site folder, e.g. `my_webapps/webapp1`")
+    add_site_arguments(parser, path_option=True)
     parser.add_argument("--json", action="store_true", help="print stable JSON instead of text")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the route table of ``args.site``."""
-    site = resolve_site(args.site)
+    target = read_target(args.site, args.host, args.path)
+    site = target.site
     table = route_table(site)
     routes, static = list_routes(site, table)
     if args.json:
         print(json.dumps(_as_json(site, table, routes, static), indent=2, sort_keys=True))
     else:
-        for line in _as_text(args.site, site, table, routes, static):
+        lines = _as_text(args.site, site, table, routes, static)
+        if target.mapped is not None:
+            lines.insert(1, target.mapped)
+        for line in lines:
             print(line)
     return EXIT_OK
 

@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from cylinder import DEBUG_VARIABLE, get_app
-from cylinder_runtime import Application
+from cylinder_runtime import BUILTIN_NAMES, Application
 
 from ._common import EXIT_OK, CommandError, UsageError, resolve_site
 from ._servers import SERVERS, serve_with
@@ -48,8 +48,12 @@ TARGET is either
   a site folder, such as `my_webapps/webapp1`: served as the only site, its parent folder
     being `site_dir` and its name `site_name`; or
   `module:name`, such as `cylinder_main:create_app`: the module is imported with the current
-    folder on `sys.path`, and `name` is either an application (built with `cylinder.get_app`,
-    or any WSGI callable) or a function that takes no arguments and returns one.
+    folder on `sys.path`, and `name` is an application (built with `cylinder.get_app`, or any
+    WSGI callable), a function that takes no arguments and returns one, or an `app_map`
+    (`cylinder_main:app_map`), around which the application is built.
+
+A Python module or `.py` file given as TARGET (`cylinder_main`) is refused with the
+`module:name` that was likely meant.
 
 Once listening, one line is printed: `Serving TARGET on http://HOST:PORT`. `--port 0` takes a
 free port; the line shows which.
@@ -302,6 +306,9 @@ def _load_object(target: str) -> Served:
             "that returns one"
         )
     if not _takes_no_arguments(found):
+        if _asks_only_for_builtins(found):  # an `app_map`: the application is built around it
+            app = get_app(found)
+            return Served(app, app)
         return Served(found, None)  # a WSGI callable: (environ, start_response)
     try:
         made = found()
@@ -310,11 +317,27 @@ def _load_object(target: str) -> Served:
         raise CommandError(f"TARGET `{target}`: calling `{attribute}()` failed: {exc}") from exc
     if isinstance(made, Application):
         return Served(made, made)
+    if isinstance(made, tuple):  # an `app_map` that asks for nothing: it named a site
+        app = get_app(found)
+        return Served(app, app)
     if not callable(made):
         raise UsageError(
             f"TARGET `{target}`: `{attribute}()` returned {type(made).__name__}, not an application"
         )
     return Served(made, None)
+
+
+def _asks_only_for_builtins(func: Callable[..., object]) -> bool:
+    """Whether ``func`` reads like an ``app_map``: every parameter a built-in name."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return all(
+        parameter.name in BUILTIN_NAMES
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        for parameter in parameters
+    )
 
 
 def _takes_no_arguments(func: Callable[..., object]) -> bool:
