@@ -17,7 +17,7 @@ from cli_support import build, cylinder, serving, stop
 EXAMPLE_SITE = Path(__file__).resolve().parents[2] / "examples" / "site"
 
 #: A project as `cylinder new` makes it, with two sites chosen by host and an extra each.
-MAIN = '''\
+MAIN = """\
 import os
 
 import cylinder
@@ -40,7 +40,7 @@ app = cylinder.get_app(app_map)
 
 def main():
     create_app()
-'''
+"""
 
 ASKS_FOR_DATABASE = "def main(response, database):\n    return response\n"
 
@@ -274,9 +274,7 @@ def test_app_map_naming_a_missing_folder_is_a_usage_error(tmp_path: Path) -> Non
 
 def test_a_wsgi_application_that_is_not_cylinder_is_refused(tmp_path: Path) -> None:
     (tmp_path / "plain.py").write_text(
-        "def app(environ, start_response):\n"
-        "    start_response('200 OK', [])\n"
-        "    return [b'hi']\n"
+        "def app(environ, start_response):\n    start_response('200 OK', [])\n    return [b'hi']\n"
     )
 
     result = cylinder("routes", "plain:app", cwd=tmp_path)
@@ -311,6 +309,23 @@ def test_explain_sets_the_query_aside_and_says_so(tmp_path: Path) -> None:
     ]
     assert "  handler     app/hello.ex.get.py  exact method `get`, depth 1 (`/hello`)" in lines
     assert "hello?name=x" not in result.stdout
+
+
+def test_explain_hands_the_query_to_app_map(tmp_path: Path) -> None:
+    build(tmp_path, ["sites/webapp1.ex.get.py", "sites/admin.ex.get.py"])
+    (tmp_path / "by_query.py").write_text(
+        "def app_map(request):\n    return 'sites', request.args.get('site', 'webapp1')\n"
+    )
+
+    result = cylinder("explain", "by_query:app_map", "GET", "/?site=admin", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[:3] == [
+        f"`app_map` of `by_query:app_map` names site `admin` in `{tmp_path / 'sites'}` for "
+        "`http://localhost/?site=admin`, with no extras",
+        "the query `?site=admin` is not part of the path: routing sees `/`",
+        "GET / on site `admin`",
+    ]
 
 
 @pytest.mark.parametrize(("method", "meant"), [("get", "GET"), ("Post", "POST")])

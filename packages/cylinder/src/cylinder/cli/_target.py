@@ -73,8 +73,7 @@ def add_site_arguments(parser: argparse.ArgumentParser, path_option: bool) -> No
         parser.add_argument(
             "--path",
             default="/",
-            help="for `module:name`: the path of the request `app_map` is asked about "
-            "(default: /)",
+            help="for `module:name`: the path of the request `app_map` is asked about (default: /)",
         )
 
 
@@ -84,7 +83,7 @@ def read_target(argument: str, host: str, path: str, extras: list[str] | None = 
 
     :param argument: SITE as typed.
     :param host: the request's host, for an application.
-    :param path: the request's path (no query), for an application.
+    :param path: the request's path, with its query if any, for an application.
     :param extras: names given with ``--extra``, for a folder.
     :raises UsageError: when SITE names no site, module or Cylinder application, or its
         ``app_map`` names a site that does not exist.

@@ -125,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             f"is answered 501 Not Implemented; did you mean `{method.upper()}`?"
         )
     path, mark, query = args.path.partition("?")
-    target = read_target(args.site, args.host, path)
+    target = read_target(args.site, args.host, args.path)  # `app_map` may read the query
     if target.mapped is not None:
         print(target.mapped)
     if mark:
