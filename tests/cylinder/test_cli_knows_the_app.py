@@ -127,6 +127,18 @@ def test_a_site_folder_beside_a_module_of_its_name_is_still_the_site(tmp_path: P
     assert "/x.txt" in result.stdout
 
 
+def test_a_site_of_root_files_beside_a_module_of_its_name_is_still_the_site(
+    tmp_path: Path,
+) -> None:
+    build(tmp_path, ["webapp1.ex.get.py"])
+    (tmp_path / "webapp1.py").write_text("app = None\n")
+
+    result = cylinder("routes", "webapp1", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "webapp1.ex.get.py" in result.stdout
+
+
 # SITE as `module:name` ------------------------------------------------------------------------
 
 

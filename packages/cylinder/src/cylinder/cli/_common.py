@@ -75,13 +75,15 @@ def resolve_site(argument: str) -> Site:
     site_dir, site_name = os.path.split(folder)
     if not site_name:
         raise UsageError(f"`{argument}` is a filesystem root, not a site folder")
-    if not os.path.isdir(folder):
+    is_folder = os.path.isdir(folder)
+    has_root_files = _has_root_files(site_dir, site_name)
+    if not is_folder and not has_root_files:
         module = module_instead_of_site(argument)
         if module is not None:
             raise UsageError(module)
-    if os.path.exists(folder) and not os.path.isdir(folder):
+    if os.path.exists(folder) and not is_folder:
         raise UsageError(f"`{argument}` is a file, not a site folder")
-    if not os.path.isdir(folder) and not _has_root_files(site_dir, site_name):
+    if not is_folder and not has_root_files:
         raise UsageError(
             f"no site at `{argument}`: there is no folder `{argument}` "
             f"and no root files `{site_name}.*.py` beside where it would be"
@@ -98,7 +100,11 @@ def _has_root_files(site_dir: str, site_name: str) -> bool:
     except OSError:
         return False
     prefix = site_name + "."
-    return any(name.startswith(prefix) and name.lower().endswith(".py") for name in names)
+    # `<name>.<something>.py`: `<name>.py` alone is a module of that name, not a site.
+    return any(
+        name.startswith(prefix) and name.lower().endswith(".py") and len(name) > len(prefix) + 3
+        for name in names
+    )
 
 
 def relative(site: Site, path: str) -> str:
