@@ -201,6 +201,29 @@ def test_check_of_an_application_names_a_parameter_no_extra_provides(project: Pa
     ]
 
 
+def test_check_knows_the_parameters_the_application_provides(tmp_path: Path) -> None:
+    build(tmp_path, ["sites/webapp1.ex.get.py"])
+    (tmp_path / "sites" / "webapp1.ex.get.py").write_text(
+        "def main(response, session):\n    return response\n"
+    )
+    (tmp_path / "with_session.py").write_text(
+        "import cylinder\n"
+        "def app_map():\n"
+        "    return 'sites', 'webapp1'\n"
+        "app = cylinder.get_app(app_map)\n"
+        "app.provide('session', lambda request, response: {})\n"
+    )
+
+    result = cylinder("check", "with_session:app", cwd=tmp_path)
+
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [
+        f"`app_map` of `with_session:app` names site `webapp1` in `{tmp_path / 'sites'}` for "
+        "`http://localhost/`, with no extras; the application provides: session",
+        "no problems in `with_session:app`: 1 route file and 0 static files checked",
+    ]
+
+
 def test_check_extra_declares_extras_of_a_site_folder(project: Path) -> None:
     result = cylinder(
         "check", "my_webapps/admin", "--extra", "database", "--extra", "audit", cwd=project
