@@ -104,9 +104,9 @@ class CountingDriver:
         self.inner = inner
         self.counter = counter
 
-    def load(self, key: str, now: float, idle: float) -> Record | None:
+    def load(self, key: str, now: float) -> Record | None:
         self.counter.count("load")
-        return self.inner.load(key, now, idle)
+        return self.inner.load(key, now)
 
     def create(self, key: str, record: Record) -> bool:
         self.counter.count("create")
@@ -117,6 +117,10 @@ class CountingDriver:
     ) -> WriteResult:
         self.counter.count("write")
         return self.inner.write(key, writes, now, idle)
+
+    def touch(self, key: str, now: float, idle: float) -> bool:
+        self.counter.count("touch")
+        return self.inner.touch(key, now, idle)
 
     def delete(self, key: str) -> None:
         self.counter.count("delete")

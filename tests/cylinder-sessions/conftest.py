@@ -72,7 +72,9 @@ def sqlite_kit(tmp_path: Path) -> Iterator[DriverKit]:
 
     @contextmanager
     def outage() -> Iterator[None]:
-        """Another process's writer holds the database: every call times out on the lock.
+        """Another process holds the database exclusively: every call, reads included, times
+        out on the lock. (In WAL mode a writer alone does not block readers, so the holder
+        takes SQLite's exclusive locking mode, which does, until it closes.)
 
         The wait is cut to 0.2 s meanwhile (this thread reconnects with it), so the test is quick.
         """
@@ -80,6 +82,7 @@ def sqlite_kit(tmp_path: Path) -> Iterator[DriverKit]:
         driver.busy_timeout = 0.2
         driver.close()
         try:
+            holder.execute("PRAGMA locking_mode=EXCLUSIVE")
             holder.execute("BEGIN EXCLUSIVE")
             yield
         finally:
@@ -148,9 +151,9 @@ class Counting:
         if key is not None:
             self.keys.append(key)
 
-    def load(self, key: str, now: float, idle: float) -> Record | None:
+    def load(self, key: str, now: float) -> Record | None:
         self._count("load", key)
-        return self.inner.load(key, now, idle)
+        return self.inner.load(key, now)
 
     def create(self, key: str, record: Record) -> bool:
         self._count("create", key)
@@ -161,6 +164,10 @@ class Counting:
     ) -> WriteResult:
         self._count("write", key)
         return self.inner.write(key, writes, now, idle)
+
+    def touch(self, key: str, now: float, idle: float) -> bool:
+        self._count("touch", key)
+        return self.inner.touch(key, now, idle)
 
     def delete(self, key: str) -> None:
         self._count("delete", key)

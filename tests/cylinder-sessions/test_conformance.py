@@ -289,7 +289,7 @@ def test_an_id_the_store_never_issued_is_never_used(
     well_formed = re.fullmatch(r"[A-Za-z0-9_-]{43}", sent) is not None
     assert counting.calls == (["load"] if well_formed else [])  # malformed: not even looked up
     if well_formed:  # loading created nothing
-        assert driver.load(key_of(sent), clock(), 600) is None
+        assert driver.load(key_of(sent), clock()) is None
     issued = issued_id(setvalue(client, a=1))
     assert issued != sent
     assert state(client) == {"a": 1}
@@ -314,7 +314,7 @@ def test_destroy_deletes_the_record_and_replay_fails(
 ) -> None:
     old = issued_id(setvalue(client, a=1))
     post(client, "/logout")
-    assert driver.load(key_of(old), clock(), 600) is None
+    assert driver.load(key_of(old), clock()) is None
     client.set_cookie(COOKIE, old, domain="localhost")
     assert state(client) == {}
 
@@ -353,7 +353,7 @@ def test_a_destroyed_session_is_never_resurrected_by_a_concurrent_save(
     slow_response = Response()
     slow.finish(slow_response)
     assert "Set-Cookie" not in slow_response.headers
-    assert driver.load(key_of(issued_id(created)), clock(), 600) is None
+    assert driver.load(key_of(issued_id(created)), clock()) is None
     again = manager.begin(Request(environ))
     assert dict(again["main"]) == {}
 
@@ -430,6 +430,130 @@ def test_the_idle_timeout_ends_a_session_on_the_server(client: Client, clock: An
     clock.advance(599)
     assert state(client) == {"a": 1}
     clock.advance(600)
+    assert state(client) == {}
+
+
+def stored_expiry(driver: Driver, client: Client, clock: Any) -> float:
+    """The idle expiry the store holds for the client's session, read directly."""
+    cookie = client.get_cookie(COOKIE, domain="localhost")
+    assert cookie is not None
+    record = driver.load(key_of(cookie.value), clock())
+    assert record is not None
+    return record.expires
+
+
+def test_a_read_writes_nothing_while_the_expiry_is_not_due(
+    client: Client, counting: Any, driver: Driver, clock: Any
+) -> None:
+    """idle 600 s, so a refresh interval of 60 s: reads within it are one load and no more."""
+    setvalue(client, a=1)
+    created = clock()
+    for _ in range(6):
+        clock.advance(10)
+        counting.calls.clear()
+        assert state(client) == {"a": 1}
+        assert counting.calls == ["load"]
+    assert stored_expiry(driver, client, clock) == created + 600  # never moved by a read
+
+
+def test_a_read_after_the_interval_moves_the_expiry_once(
+    client: Client, counting: Any, driver: Driver, clock: Any
+) -> None:
+    setvalue(client, a=1)
+    clock.advance(61)  # more than the interval since the expiry was set
+    counting.calls.clear()
+    assert state(client) == {"a": 1}
+    assert counting.calls == ["load", "touch"]
+    assert stored_expiry(driver, client, clock) == clock() + 600
+    counting.calls.clear()
+    clock.advance(30)
+    assert state(client) == {"a": 1}
+    assert counting.calls == ["load"]  # moved 30 s ago: not due again yet
+    clock.advance(31)
+    counting.calls.clear()
+    setvalue(client, b=2)  # due, but a write moves it in the same round trip
+    assert counting.calls == ["load", "write"]
+    assert stored_expiry(driver, client, clock) == clock() + 600
+
+
+def test_a_failed_read_still_moves_a_due_expiry_but_saves_nothing(
+    client: Client, counting: Any, driver: Driver, clock: Any
+) -> None:
+    setvalue(client, a=1)
+    clock.advance(100)
+    counting.calls.clear()
+    assert post(client, "/busy").status_code == 503
+    assert counting.calls == ["load", "touch"]
+    assert stored_expiry(driver, client, clock) == clock() + 600
+    assert state(client) == {"a": 1}
+
+
+def test_a_touch_that_finds_the_store_down_is_logged_and_the_response_kept(
+    manager: SessionManager, driver_kit: DriverKit, clock: Any, records: Any
+) -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request, Response
+
+    manager.logger.addHandler(records)
+    try:
+        first = manager.begin(Request(EnvironBuilder().get_environ()))
+        first["main"]["a"] = 1
+        created = Response()
+        first.finish(created)
+        cookie = f"{COOKIE}={issued_id(created)}"
+        clock.advance(100)  # the expiry is due to move
+        environ = EnvironBuilder(headers={"Cookie": cookie}).get_environ()
+        reading = manager.begin(Request(environ))
+        assert reading["main"]["a"] == 1
+        response = Response("the page")
+        with driver_kit.outage():
+            reading.finish(response)  # the touch fails: logged, nothing raised
+    finally:
+        manager.logger.removeHandler(records)
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+    assert any(
+        "the session store is unavailable; expiry not moved" in message
+        for message in records.messages(logging.ERROR)
+    )
+    again = manager.begin(Request(environ))
+    assert again["main"]["a"] == 1  # still live: its expiry is the one it had
+
+
+def test_refresh_interval_zero_moves_the_expiry_on_every_read(
+    make_app: Any, counting: Any, clock: Any, driver: Driver
+) -> None:
+    manager = SessionManager(counting, clock=clock, idle_timeout=600, refresh_interval=0)
+    client = browse(make_app(manager, SITE))
+    setvalue(client, a=1)
+    for _ in range(3):
+        clock.advance(1)
+        counting.calls.clear()
+        assert state(client) == {"a": 1}
+        assert counting.calls == ["load", "touch"]
+        assert stored_expiry(driver, client, clock) == clock() + 600
+
+
+@pytest.mark.parametrize("refresh", [None, 0.0, 299.0])
+def test_the_idle_timeout_holds_within_the_refresh_interval(
+    make_app: Any, counting: Any, clock: Any, refresh: float | None
+) -> None:
+    """After each read at time u, the session is still there at any time before
+    u + idle - interval and gone at u + idle: reads a little under and over the interval keep
+    it alive well past the idle timeout, then gaps near the bounds are checked."""
+    manager = SessionManager(
+        counting, clock=clock, idle_timeout=600, absolute_timeout=36000, refresh_interval=refresh
+    )
+    interval = manager.refresh_interval
+    client = browse(make_app(manager, SITE))
+    setvalue(client, a=1)
+    # busy: reads just under and just over the interval for well over the idle timeout
+    gaps = [interval - 1, interval + 1] * 12 if interval else [59.0, 61.0] * 12
+    gaps += [600 - interval - 1, 1, 300, 600 - interval - 0.5, 10, 10]
+    for gap in gaps:
+        clock.advance(gap)
+        assert state(client) == {"a": 1}, (gap, clock())
+    clock.advance(600)  # idle for the whole timeout: gone, whatever the interval
     assert state(client) == {}
 
 

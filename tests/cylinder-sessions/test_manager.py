@@ -24,6 +24,9 @@ def test_the_defaults_are_the_secure_ones() -> None:
     assert manager.same_site == "Lax"
     assert manager.idle_timeout == 1800
     assert manager.absolute_timeout == 8 * 3600
+    assert manager.refresh_interval == 180  # a tenth of the idle timeout
+    assert SessionManager(MemoryDriver(), idle_timeout=600).refresh_interval == 60
+    assert SessionManager(MemoryDriver(), refresh_interval=0).refresh_interval == 0
     assert manager.on_outage == "error"
 
 
@@ -36,6 +39,17 @@ def test_the_defaults_are_the_secure_ones() -> None:
             {"idle_timeout": 60, "absolute_timeout": 30},
             ValueError,
             r"`absolute_timeout` \(30\) must be at least `idle_timeout` \(60\)",
+        ),
+        (
+            {"idle_timeout": 60, "refresh_interval": 60},
+            ValueError,
+            r"`refresh_interval` must be at least 0 and less than `idle_timeout` \(60\) "
+            r"seconds, not 60",
+        ),
+        (
+            {"refresh_interval": -1},
+            ValueError,
+            r"`refresh_interval` must be at least 0 and less than `idle_timeout` \(1800\)",
         ),
         (
             {"stores": {"cart": 0}},

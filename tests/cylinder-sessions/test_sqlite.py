@@ -39,7 +39,7 @@ from cylinder_sessions import SQLiteDriver, StoreWrite, Written
 driver = SQLiteDriver(sys.argv[1])
 key = sys.argv[2]
 for _ in range(int(sys.argv[3])):
-    record = driver.load(key, 1_000_000.0, 600.0)
+    record = driver.load(key, 1_000_000.0)
     while True:
         store = record.stores["counter"]
         n = int(store.data)
@@ -71,7 +71,7 @@ def test_processes_share_one_file_without_losing_a_write(tmp_path: Path) -> None
             if worker.poll() is None:
                 worker.kill()
                 worker.wait()
-    loaded = driver.load(key, NOW, 600)
+    loaded = driver.load(key, NOW)
     assert loaded is not None
     assert loaded.stores["counter"] == StoreRecord("150", 151)
     driver.close()

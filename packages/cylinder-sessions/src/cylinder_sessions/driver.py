@@ -14,7 +14,8 @@ concurrent changes); a driver only stores and compares. What each method must gu
     and must delete every one in ``purge``. Times are seconds as floats on the manager's clock
     (which tests replace): use the ``now`` you are given, never your own clock, for liveness.
     (A driver that also keeps a server-side expiry, such as a Redis TTL, sets it from the same
-    numbers and treats it as a backstop only.)
+    numbers whenever ``expires`` is set or moved, by ``create``, ``write`` and ``touch``, and
+    treats it as a backstop only.)
 
 JSON only
     ``StoreRecord.data`` is JSON text written by the manager. Keep it as text (or as your
@@ -23,10 +24,11 @@ JSON only
     data fails as missing. A record the driver cannot decode in its own format is missing too.
     ``user`` is a plain string.
 
-``load(key, now, idle)``
-    One round trip. If the record is live, atomically move its ``expires`` to
-    ``min(deadline, now + idle)`` and return it as it is after that change. Otherwise return
-    None. Loading never creates a record.
+``load(key, now)``
+    One round trip, and a pure read: it changes nothing in the store (Redis: a read command;
+    SQL: a ``SELECT``; never a write, a lock or a commit to wait for). The record as it is when
+    it is live at ``now``; otherwise None. Loading never creates a record and never moves its
+    ``expires``: that is :meth:`touch`'s job, or :meth:`write`'s.
 
 ``create(key, record)``
     One round trip. Insert ``record`` only if no live record has this key (an expired one may be
@@ -38,10 +40,27 @@ JSON only
     succeeds when the record is live and, for every store named, its current version equals
     ``expected`` (0 meaning the store does not exist in the record yet). Then each named store
     gets ``data``, ``expires`` and version ``expected + 1``; stores not named are left exactly as
-    they are; the record's ``expires`` becomes ``min(deadline, now + idle)``. Answer ``OK``.
+    they are; the record's ``expires`` moves forward to ``min(deadline, now + idle)`` (never
+    back: when it is already later, it stays). Answer ``OK``.
     If the record is missing, change nothing and answer ``MISSING``: a deleted or expired
     session is never brought back by a write. If any version differs, change nothing and answer
     ``CONFLICT`` with the live record as it is now (the manager merges and tries again).
+
+``touch(key, now, idle)``
+    One round trip, atomic. If the record is live at ``now``, move its ``expires`` forward to
+    ``min(deadline, now + idle)`` (never back), change nothing else, and answer True. If it is
+    missing, change nothing and answer False: touching never creates a record nor brings back
+    a deleted or expired one.
+
+The idle timeout, and why loads do not extend it
+    ``create`` sets a record's ``expires``; after that only ``write`` and ``touch`` move it. The
+    manager moves it only when it is *due*: when ``min(deadline, now + idle)`` is more than the
+    manager's ``refresh_interval`` past the current ``expires`` (that is, when more than the
+    interval has passed since it was last moved). A request that writes moves it in its write;
+    one that only reads and finds it due sends one ``touch`` at its end. So a read costs one
+    round trip (plus one at most once per interval), and a session ends on the server between
+    ``idle - refresh_interval`` and ``idle`` seconds after the last request that used it (or at
+    its ``deadline``, whichever is first).
 
 ``delete(key)``
     Remove the record if there is one. Idempotent.
@@ -162,8 +181,8 @@ class WriteResult:
 class Driver(Protocol):
     """A session store. See the module's docstring for what each method guarantees."""
 
-    def load(self, key: str, now: float, idle: float) -> Record | None:
-        """The live record under ``key``, its expiry extended; None when missing."""
+    def load(self, key: str, now: float) -> Record | None:
+        """The live record under ``key``, read without changing anything; None when missing."""
         ...
 
     def create(self, key: str, record: Record) -> bool:
@@ -174,6 +193,11 @@ class Driver(Protocol):
         self, key: str, writes: Mapping[str, StoreWrite], now: float, idle: float
     ) -> WriteResult:
         """Compare-and-swap the named stores of the live record under ``key``, all or none."""
+        ...
+
+    def touch(self, key: str, now: float, idle: float) -> bool:
+        """Move the live record's expiry forward to ``min(deadline, now + idle)``; False when
+        the record is missing (nothing is then changed)."""
         ...
 
     def delete(self, key: str) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal, NoReturn
 
 from werkzeug.wrappers import Request, Response
 
-from .driver import Driver, StoreUnavailable
+from .driver import Driver, Record, StoreUnavailable
 from .errors import SessionUnavailable
 from .session import Session
 from .sqlite import SQLiteDriver
@@ -40,6 +40,13 @@ class SessionManager:
         these names may be used. When None, any valid name may be, with the session's lifetime.
         A store's contents lapse ``lifetime`` seconds after it was last written.
     :param idle_timeout: seconds without a request after which the session ends.
+    :param refresh_interval: how stale the stored idle expiry may get, in seconds; None (the
+        default) means a tenth of ``idle_timeout``. Reading a session never writes to the store;
+        its expiry is moved (with the request's write, or by one small ``touch`` at the end of
+        a request that only read) when more than this has passed since it was last moved. So a
+        session ends on the server between ``idle_timeout - refresh_interval`` and
+        ``idle_timeout`` seconds after the last request that used it. 0 moves it on every
+        request that uses the session (two round trips for a read).
     :param absolute_timeout: seconds after its creation (or last rotation) the session ends,
         however busy; also the cookie's ``Max-Age``.
     :param secure: send the cookie over HTTPS only (and name it ``__Host-<name>`` when it
@@ -62,6 +69,7 @@ class SessionManager:
         *,
         stores: Mapping[str, float | None] | None = None,
         idle_timeout: float = 30 * 60,
+        refresh_interval: float | None = None,
         absolute_timeout: float = 8 * 3600,
         secure: bool = True,
         cookie_name: str = "session",
@@ -87,6 +95,13 @@ class SessionManager:
                 f"`absolute_timeout` ({absolute_timeout!r}) must be at least "
                 f"`idle_timeout` ({idle_timeout!r})"
             )
+        if refresh_interval is None:
+            refresh_interval = idle_timeout / 10
+        elif not 0 <= refresh_interval < idle_timeout:
+            raise ValueError(
+                f"`refresh_interval` must be at least 0 and less than `idle_timeout` "
+                f"({idle_timeout!r}) seconds, not {refresh_interval!r}"
+            )
         self.stores = None if stores is None else dict(stores)
         for name, lifetime in (self.stores or {}).items():
             self.check_store_name(name, configuring=True)
@@ -109,6 +124,7 @@ class SessionManager:
             raise ValueError(f"`parameter` must be a parameter name, not {parameter!r}")
         self.driver: Driver = driver
         self.idle_timeout = float(idle_timeout)
+        self.refresh_interval = float(refresh_interval)
         self.absolute_timeout = float(absolute_timeout)
         self.secure = secure
         self.cookie_path = cookie_path
@@ -139,6 +155,13 @@ class SessionManager:
         Outside Cylinder, call ``session.finish(response)`` once the response is ready.
         """
         return Session(self, request)
+
+    def touch_due(self, record: Record, now: float) -> bool:
+        """Whether ``record``'s idle expiry is due to move at ``now``: whether moving it to
+        ``min(deadline, now + idle_timeout)`` would put it more than :attr:`refresh_interval`
+        later than it is (more than that has passed since it was last moved)."""
+        target = min(record.deadline, now + self.idle_timeout)
+        return target - record.expires > self.refresh_interval
 
     def store_lifetime(self, name: str) -> float | None:
         """Seconds the store ``name`` keeps what was written to it, or None (the session's)."""

@@ -42,15 +42,11 @@ class MemoryDriver:
             return None
         return record
 
-    def load(self, key: str, now: float, idle: float) -> Record | None:
+    def load(self, key: str, now: float) -> Record | None:
         with self._lock:
             self._check()
-            record = self._live(key, now)
-            if record is None:
-                return None
-            record = dataclasses.replace(record, expires=min(record.deadline, now + idle))
-            self.records[key] = record
-            return record
+            record = self.records.get(key)  # a pure read: an expired record is left to purge
+            return record if record is not None and now < record.expires else None
 
     def create(self, key: str, record: Record) -> bool:
         with self._lock:
@@ -76,9 +72,18 @@ class MemoryDriver:
             for name, change in writes.items():
                 stores[name] = StoreRecord(change.data, change.expected + 1, change.expires)
             self.records[key] = dataclasses.replace(
-                record, stores=stores, expires=min(record.deadline, now + idle)
+                record, stores=stores, expires=_later(record, now, idle)
             )
             return WriteResult(Written.OK)
+
+    def touch(self, key: str, now: float, idle: float) -> bool:
+        with self._lock:
+            self._check()
+            record = self._live(key, now)
+            if record is None:
+                return False
+            self.records[key] = dataclasses.replace(record, expires=_later(record, now, idle))
+            return True
 
     def delete(self, key: str) -> None:
         with self._lock:
@@ -104,3 +109,8 @@ class MemoryDriver:
     def close(self) -> None:
         with self._lock:
             self.records.clear()
+
+
+def _later(record: Record, now: float, idle: float) -> float:
+    """The record's expiry moved forward to ``min(deadline, now + idle)``, never back."""
+    return max(record.expires, min(record.deadline, now + idle))

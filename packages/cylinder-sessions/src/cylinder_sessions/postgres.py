@@ -40,10 +40,16 @@ _DDL = (
     'CREATE INDEX IF NOT EXISTS {user_index} ON {table} ("user") WHERE "user" IS NOT NULL',
 )
 
+# A plain SELECT: in autocommit mode it takes no row lock and commits nothing, so it never
+# waits for a WAL flush, whatever synchronous_commit says.
 _LOAD = (
-    "UPDATE {table} SET expires = LEAST(deadline, %(until)s)"
+    'SELECT "user", created, deadline, expires, stores FROM {table}'
     " WHERE key = %(key)s AND expires > %(now)s"
-    ' RETURNING "user", created, deadline, expires, stores'
+)
+
+_TOUCH = (
+    "UPDATE {table} SET expires = GREATEST(expires, LEAST(deadline, %(until)s))"
+    " WHERE key = %(key)s AND expires > %(now)s"
 )
 
 _CREATE = (
@@ -66,7 +72,7 @@ _WRITE = (
     "  SELECT w.key AS name, (w.value->>'x')::bigint AS expected, w.value AS change"
     "  FROM jsonb_each(%(writes)s::jsonb) AS w"
     "), swapped AS ("
-    "  UPDATE {table} AS t SET expires = LEAST(live.deadline, %(until)s),"
+    "  UPDATE {table} AS t SET expires = GREATEST(live.expires, LEAST(live.deadline, %(until)s)),"
     "   stores = live.stores || (SELECT jsonb_object_agg(c.name, jsonb_build_object("
     "     'd', c.change->'d', 'v', c.expected + 1, 'e', c.change->'e')) FROM changes AS c)"
     "  FROM live WHERE t.key = live.key AND NOT EXISTS ("
@@ -158,6 +164,7 @@ class PostgresDriver:
             key: sql.SQL(text).format(table=name)
             for key, text in {
                 "load": _LOAD,
+                "touch": _TOUCH,
                 "create": _CREATE,
                 "write": _WRITE,
                 "delete": _DELETE,
@@ -296,8 +303,8 @@ class PostgresDriver:
 
     # the driver interface
 
-    def load(self, key: str, now: float, idle: float) -> Record | None:
-        execute = self._execute("load", {"key": key, "now": now, "until": now + idle})
+    def load(self, key: str, now: float) -> Record | None:
+        execute = self._execute("load", {"key": key, "now": now})
         row = self._run(lambda conn: execute(conn).fetchone())
         return None if row is None else _record(row)
 
@@ -339,6 +346,10 @@ class PostgresDriver:
             return WriteResult(Written.CONFLICT, current)
         self._purge_as_we_go(now)
         return WriteResult(Written.OK)
+
+    def touch(self, key: str, now: float, idle: float) -> bool:
+        execute = self._execute("touch", {"key": key, "now": now, "until": now + idle})
+        return self._run(lambda conn: execute(conn).rowcount == 1)
 
     def delete(self, key: str) -> None:
         execute = self._execute("delete", {"key": key})

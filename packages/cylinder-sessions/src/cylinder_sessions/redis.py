@@ -1,4 +1,5 @@
-"""The Redis driver: a hash per session, atomic Lua scripts, a TTL on every key.
+"""The Redis driver: a hash per session read with one ``HGETALL``, changed by atomic Lua
+scripts, a TTL on every key.
 
 Needs the ``redis`` extra (``pip install cylinder-sessions[redis]``): redis-py.
 """
@@ -22,7 +23,7 @@ __all__ = ["RedisDriver"]
 #   P r:<key>     a hash: user (absent when anonymous), created, deadline, expires, and for each
 #                 store N the fields d:N (its JSON text), v:N (its version), e:N (its expiry or "")
 #   P expires     a sorted set of record keys by their expiry when created, for purge (which
-#                 reads each due record's own expiry, so loads need not update it)
+#                 reads each due record's own expiry, so writes and touches need not update it)
 #   P u:<user>    a set of that user's record keys, for revoke_user
 # Every one has a TTL: a record's follows its expiry (plus GRACE_MS); the index's and a user's
 # set are CAP_MS from the last create that added to them, longer than any session with an
@@ -57,18 +58,18 @@ local function live(member, now)
   end
   return flat, at
 end
--- Move a live record's expiry to min(deadline, later), and its TTL with it.
-local function touch(member, flat, at, now, later)
+-- Move a live record's expiry forward (never back) to min(deadline, later), and its TTL with
+-- it: the key always outlives the record's expiry by GRACE.
+local function extend(member, current, deadline, now, later)
   local expires = later
-  local deadline = flat[at['deadline']]
   if tonumber(deadline) < tonumber(later) then expires = deadline end
+  if tonumber(expires) <= tonumber(current) then return end
   local rec = P .. 'r:' .. member
   redis.call('HSET', rec, 'expires', expires)
   redis.call('PEXPIRE', rec, ttl(expires, now))
-  flat[at['expires']] = expires
 end
--- Index entries due at `now`: re-scored when their record is live (loads extend records
--- without touching the index), dropped when it is gone (its TTL ran out); an expired record
+-- Index entries due at `now`: re-scored when their record is live (writes and touches extend
+-- records without touching the index), dropped when it is gone (its TTL ran out); an expired record
 -- that is still there is removed only when `purging`.
 local function sweep(now, limit, purging)
   local removed = 0
@@ -86,15 +87,20 @@ local function sweep(now, limit, purging)
 end
 """
 
-# ARGV: P, GRACE, CAP, member, now, later
-_LOAD = (
+# ARGV: P, GRACE, CAP, member, now, later. 1 when the record was live (its expiry moved
+# forward if due), 0 when it was missing (an expired one is dropped).
+_TOUCH = (
     _COMMON
     + """
 local member, now, later = ARGV[4], ARGV[5], ARGV[6]
-local flat, at = live(member, now)
-if not flat then return false end
-touch(member, flat, at, now, later)
-return cjson.encode(flat)
+local fields = redis.call('HMGET', P .. 'r:' .. member, 'expires', 'deadline', 'user')
+if not fields[1] then return 0 end
+if tonumber(fields[1]) <= tonumber(now) then
+  drop(member, fields[3])
+  return 0
+end
+extend(member, fields[1], fields[2], now, later)
+return 1
 """
 )
 
@@ -138,7 +144,7 @@ for i = 7, #ARGV, 5 do
   redis.call('HSET', rec, 'v:' .. name, ARGV[i + 2], 'd:' .. name, ARGV[i + 3],
     'e:' .. name, ARGV[i + 4])
 end
-touch(member, flat, at, now, later)
+extend(member, flat[at['expires']], flat[at['deadline']], now, later)
 return {'ok'}
 """
 )
@@ -190,8 +196,8 @@ PURGE_BATCH = 1000
 
 
 class RedisDriver:
-    """Sessions in Redis: one hash per session, changed only by Lua scripts, so each call is
-    atomic and one round trip.
+    """Sessions in Redis: one hash per session, read by one ``HGETALL`` (a plain read: loading
+    writes nothing), changed only by Lua scripts, so each call is atomic and one round trip.
 
     Every key the driver writes carries a TTL, so nothing outlives its session even when
     :meth:`purge` is never run; each :meth:`create` also removes a few expired records.
@@ -232,7 +238,7 @@ class RedisDriver:
             )
         self.client = client
         self._base = [prefix, str(GRACE_MS), str(CAP_MS)]
-        self._load = client.register_script(_LOAD)
+        self._touch = client.register_script(_TOUCH)
         self._create = client.register_script(_CREATE)
         self._write = client.register_script(_WRITE)
         self._delete = client.register_script(_DELETE)
@@ -251,9 +257,13 @@ class RedisDriver:
 
     # the driver interface
 
-    def load(self, key: str, now: float, idle: float) -> Record | None:
-        reply = self._call(self._load, key, repr(now), repr(now + idle))
-        return None if not reply else _record(reply)
+    def load(self, key: str, now: float) -> Record | None:
+        try:
+            fields = self.client.hgetall(f"{self.prefix}r:{key}")
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"the Redis session store `{self.prefix}`: {exc}") from exc
+        record = _record_of_hash(fields)
+        return record if record is not None and now < record.expires else None
 
     def create(self, key: str, record: Record) -> bool:
         fields = [
@@ -298,6 +308,9 @@ class RedisDriver:
                 return WriteResult(Written.CONFLICT, current)
         return WriteResult(Written.MISSING)
 
+    def touch(self, key: str, now: float, idle: float) -> bool:
+        return bool(self._call(self._touch, key, repr(now), repr(now + idle)))
+
     def delete(self, key: str) -> None:
         self._call(self._delete, key)
 
@@ -327,6 +340,30 @@ def _record(reply: bytes) -> Record | None:
     try:
         flat = json.loads(reply)
         fields = {str(flat[i]): str(flat[i + 1]) for i in range(0, len(flat) - 1, 2)}
+    except (UnicodeDecodeError, ValueError, IndexError, TypeError):
+        return None
+    return _record_of_fields(fields)
+
+
+def _record_of_hash(reply: Mapping[bytes | str, bytes | str]) -> Record | None:
+    """The record an ``HGETALL`` reply holds; None (missing) for an empty reply or one not in
+    this driver's format (text that is not UTF-8 included)."""
+    if not reply:
+        return None
+    try:
+        fields = {_str(name): _str(value) for name, value in reply.items()}
+    except UnicodeDecodeError:
+        return None
+    return _record_of_fields(fields)
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _record_of_fields(fields: Mapping[str, str]) -> Record | None:
+    """The record a hash's fields describe, by name; None when they do not describe one."""
+    try:
         stores: dict[str, StoreRecord] = {}
         for field, value in fields.items():
             if field.startswith("d:"):

@@ -1,9 +1,11 @@
 """One request's session: its named stores, loaded on first use, saved once at the end.
 
-Nothing here touches the store until a handler uses the session. Saving writes only the stores
-whose keys changed, each as a compare-and-swap on the version that was read; when another
-request wrote the same store meanwhile, only the keys this request set or deleted are applied
-again on top of what is there now.
+Nothing here touches the store until a handler uses the session. Loading is a pure read. Saving
+writes only the stores whose keys changed, each as a compare-and-swap on the version that was
+read; when another request wrote the same store meanwhile, only the keys this request set or
+deleted are applied again on top of what is there now. The idle expiry moves with that write,
+or, for a request that only read, with one small ``touch`` at the end, and only when it is due
+(see :meth:`SessionManager.touch_due <cylinder_sessions.manager.SessionManager.touch_due>`).
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ class Session:
         self._record: Record | None = None
         self._loaded = False
         self._read_only = False
+        self._extended = False  # this request moved the record's expiry (write, create)
         self._stores: dict[str, Store] = {}
         self._cookie: tuple[str, float] | None = None  # (id, max-age) to send
         self._forget_cookie = False
@@ -102,7 +105,8 @@ class Session:
         return self._record is None
 
     def _load(self) -> None:
-        """Read the record the cookie names, once (one round trip; none without a cookie)."""
+        """Read the record the cookie names, once (one round trip, a pure read; none without a
+        cookie)."""
         if self._loaded:
             return
         self._loaded = True
@@ -114,7 +118,7 @@ class Session:
         manager = self._manager
         key = key_of(sent)
         try:
-            record = manager.driver.load(key, manager.clock(), manager.idle_timeout)
+            record = manager.driver.load(key, manager.clock())
         except StoreUnavailable as exc:
             if manager.on_outage == "empty":
                 manager.logger.error("the session store is unavailable: %s", exc)
@@ -227,16 +231,40 @@ class Session:
 
     def finish(self, response: Response, *, failed: bool = False) -> None:
         """Save what changed and set the cookie on ``response``. Called after the late hook;
-        nothing is saved when ``failed`` (the handler raised, or the status is 5xx)."""
+        nothing is saved when ``failed`` (the handler raised, or the status is 5xx).
+
+        A session that was read and not written has its idle expiry moved by one ``touch`` when
+        that is due, failed or not: the browser was active either way."""
         if self._loaded:
             response.vary.add("Cookie")
         if not failed and not self._read_only:
             self._save()
+        self._touch_if_due()
         manager = self._manager
         if self._cookie is not None:
             manager.set_cookie(response, *self._cookie)
         elif self._forget_cookie:
             manager.delete_cookie(response)
+
+    def _touch_if_due(self) -> None:
+        """Move the expiry of a session that was read, not written, when it is due. An outage
+        here is logged and the response left as it is: the session stays live until the expiry
+        it has, which is at most ``refresh_interval`` short of the one it would have had."""
+        record = self._record
+        if self._extended or self._id is None or record is None:
+            return
+        manager = self._manager
+        now = manager.clock()
+        if not manager.touch_due(record, now):
+            return
+        try:
+            live = manager.driver.touch(key_of(self._id), now, manager.idle_timeout)
+        except StoreUnavailable as exc:
+            manager.logger.error("the session store is unavailable; expiry not moved: %s", exc)
+            return
+        self._extended = True
+        if not live:
+            manager.logger.info("the session ended while this request ran: expiry not moved")
 
     def _changes(self) -> dict[str, tuple[dict[str, str], set[str]]]:
         changes = {}
@@ -277,9 +305,11 @@ class Session:
             self._check_size(record, writes)
             result = self._call(manager.driver.write, key, writes, now, manager.idle_timeout)
             if result.outcome is Written.OK:
+                self._extended = True
                 return
             if result.outcome is Written.MISSING:
                 manager.logger.info("the session ended while this request ran: not saved")
+                self._extended = True  # nothing left to touch
                 return
             assert result.current is not None
             record = result.current
@@ -333,6 +363,7 @@ class Session:
         else:
             raise SessionError("no new session id could be stored: the store refuses new keys")
         self._id, self._record = session_id, record
+        self._extended = True
         for name, store in self._stores.items():
             store.rebase(stores.get(name), now)
         self._cookie = (session_id, manager.absolute_timeout)
@@ -360,6 +391,7 @@ class Session:
             self._check_size(record, write)
             outcome = self._call(manager.driver.write, key, write, now, manager.idle_timeout)
             if outcome.outcome is Written.OK:
+                self._extended = True
                 version = 1 if stored is None else stored.version + 1
                 committed = StoreRecord(text, version, expires)
                 stores = {**record.stores, name: committed}

@@ -115,12 +115,11 @@ class SQLiteDriver:
 
     # the driver interface
 
-    def load(self, key: str, now: float, idle: float) -> Record | None:
+    def load(self, key: str, now: float) -> Record | None:
         with self._using() as conn:
             row = conn.execute(
-                f"UPDATE cylinder_sessions SET expires = MIN(deadline, ?) "
-                f"WHERE key = ? AND expires > ? RETURNING {_COLUMNS}",
-                (now + idle, key, now),
+                f"SELECT {_COLUMNS} FROM cylinder_sessions WHERE key = ? AND expires > ?",
+                (key, now),
             ).fetchone()
         return None if row is None else _record(row)
 
@@ -158,11 +157,21 @@ class SQLiteDriver:
             for name, change in writes.items():
                 stores[name] = StoreRecord(change.data, change.expected + 1, change.expires)
             conn.execute(
-                "UPDATE cylinder_sessions SET stores = ?, expires = MIN(deadline, ?) WHERE key = ?",
+                "UPDATE cylinder_sessions SET stores = ?, expires = MAX(expires, MIN(deadline, ?))"
+                " WHERE key = ?",
                 (_stores_text(stores), now + idle, key),
             )
         self._purge_as_we_go(now)
         return WriteResult(Written.OK)
+
+    def touch(self, key: str, now: float, idle: float) -> bool:
+        with self._using() as conn:
+            cursor = conn.execute(
+                "UPDATE cylinder_sessions SET expires = MAX(expires, MIN(deadline, ?))"
+                " WHERE key = ? AND expires > ?",
+                (now + idle, key, now),
+            )
+            return cursor.rowcount == 1
 
     def delete(self, key: str) -> None:
         with self._using() as conn:
