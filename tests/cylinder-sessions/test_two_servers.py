@@ -13,10 +13,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -28,11 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import server_support
+from server_support import Served as Server
 from store_servers import REDIS_URL, PostgresRun
 
 TIMEOUT = 10.0
 #: Seconds after which a server stops itself, should the test never stop it.
 WATCHDOG = 300
+#: Seconds each server has to start: gunicorn and waitress at once take more than 10 on a
+#: loaded machine.
+STARTUP = 3 * TIMEOUT
 ROUNDS = 24
 
 SITE = {
@@ -106,43 +107,6 @@ def make_app():
     return app
 '''
 
-WAITRESS_SCRIPT = """
-import os, socket, sys, threading
-
-import waitress
-
-sys.path.insert(0, os.getcwd())
-import two_servers_app
-
-watchdog = threading.Timer(float(sys.argv[2]), os._exit, (3,))
-watchdog.daemon = True
-watchdog.start()
-listener = socket.socket(fileno=int(sys.argv[1]))
-waitress.serve(two_servers_app.make_app(), sockets=[listener], threads=4)
-"""
-
-GUNICORN_CONFIG = """
-import os
-import threading
-
-
-def when_ready(server):
-    watchdog = threading.Timer(float(os.environ["TWO_SERVERS_WATCHDOG"]), os._exit, (3,))
-    watchdog.daemon = True
-    watchdog.start()
-"""
-
-
-@dataclass
-class Server:
-    kind: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
 
 @dataclass
 class Browser:
@@ -179,78 +143,27 @@ def write_site(root: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source).lstrip("\n"))
     (root / "two_servers_app.py").write_text(APP_MODULE)
-    (root / "gunicorn_conf.py").write_text(GUNICORN_CONFIG)
 
 
 @contextmanager
 def serve(kind: str, root: Path, env: dict[str, str]) -> Iterator[Server]:
-    """Run ``root``'s app under ``kind`` (waitress or gunicorn) until the block ends."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
-    port = listener.getsockname()[1]
-    fd = listener.fileno()
-    if kind == "waitress":
-        command = [sys.executable, "-c", WAITRESS_SCRIPT, str(fd), str(WATCHDOG)]
-    else:
-        command = [
-            *(sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn_conf.py")),
-            *("-w", "2", "-b", f"fd://{fd}", "--graceful-timeout", "5"),
-            "two_servers_app:make_app()",
-        ]
-    environ = {
-        **os.environ,
-        **env,
-        "PYTHONUNBUFFERED": "1",
-        "TWO_SERVERS_KIND": kind,
-        "TWO_SERVERS_WATCHDOG": str(WATCHDOG),
-    }
-    log = root / f"{kind}.log"
-    try:
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                env=environ,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                pass_fds=[fd],
-            )
-    finally:
-        listener.close()  # the server holds it now
-    server = Server(kind, port, process, log)
-    try:
+    """Run ``root``'s app under ``kind`` (waitress, or gunicorn with 2 workers) until the block
+    ends. Both servers start on a machine loaded by the store servers and the other tests: each
+    has :data:`STARTUP` seconds to answer ``/state``, which must then be a 200."""
+    with server_support.serve(
+        kind,
+        root,
+        app="two_servers_app:make_app()",
+        workers=2,
+        env={**env, "TWO_SERVERS_KIND": kind},
+        stderr=root / f"{kind}.log",
+        ready="/state",
+        startup=STARTUP,
+        watchdog=WATCHDOG,
+    ) as server:
+        status, body = server.get("/state")
+        assert status == 200, (status, body, server.log_text()[-3000:])
         yield server
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-
-def wait_until_serving(server: Server) -> None:
-    deadline = time.monotonic() + 3 * TIMEOUT
-    while True:
-        assert server.process.poll() is None, server.log_text()
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=TIMEOUT)
-        try:
-            conn.request("GET", "/state")
-            response = conn.getresponse()
-            response.read()
-            if response.status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            conn.close()
-        assert time.monotonic() < deadline, f"{server.kind} never answered:\n{server.log_text()}"
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module", params=["postgres", "redis"])
@@ -282,8 +195,6 @@ def servers(
     write_site(root)
     with ExitStack() as stack:
         started = [stack.enter_context(serve(k, root, store_env)) for k in SERVERS]
-        for server in started:
-            wait_until_serving(server)
         yield started
 
 

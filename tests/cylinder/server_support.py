@@ -1,20 +1,25 @@
-"""A small application served by waitress or gunicorn on 127.0.0.1, for tests that need a real
-server: the application module is written by the test, the server runs it in a process of its
-own on a socket the test binds, and its standard error (where the records go) is kept in a file.
+"""An application served by waitress or gunicorn on 127.0.0.1, for tests that need a real
+server: the application module is written by the test (or is already in the root folder), the
+server runs it in a process of its own on a socket the test binds, and its standard error (where
+the records go) is kept in a file.
 
-Every server stops itself after :data:`WATCHDOG` seconds, should the test never stop it.
+Every server stops itself after ``watchdog`` seconds (:data:`WATCHDOG` unless the test says),
+should the test never stop it. This is the one harness for the suites of ``cylinder`` and
+``cylinder-sessions`` (pytest.ini puts this folder on the path of both).
 """
 
 from __future__ import annotations
 
 import http.client
+import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +27,24 @@ from pathlib import Path
 TIMEOUT = 10.0
 WATCHDOG = 300
 
+#: Runs ``argv[3]`` (``module:attribute``, or ``module:factory()``) under waitress on the socket
+#: ``argv[1]``, with the keyword arguments in the JSON ``argv[4]``; exits after ``argv[2]`` s.
 WAITRESS = """
-import os, socket, sys, threading
+import json, os, socket, sys, threading
 
 import waitress
 
 sys.path.insert(0, os.getcwd())
-from served_app import app
+module, _, attribute = sys.argv[3].partition(":")
+app = getattr(__import__(module), attribute.removesuffix("()"))
+if attribute.endswith("()"):
+    app = app()
 
 watchdog = threading.Timer(float(sys.argv[2]), os._exit, (3,))
 watchdog.daemon = True
 watchdog.start()
 listener = socket.socket(fileno=int(sys.argv[1]))
-waitress.serve(app, sockets=[listener], threads=4)
+waitress.serve(app, sockets=[listener], **json.loads(sys.argv[4]))
 """
 
 GUNICORN_CONFIG = """
@@ -47,6 +57,8 @@ def when_ready(server):
     watchdog.daemon = True
     watchdog.start()
 """
+
+_BOOTED = re.compile(r"Booting worker with pid: (\d+)")
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,26 @@ class Served:
             time.sleep(0.01)
         return text
 
+    def worker_pids(self) -> set[int]:
+        """The processes that run the app: waitress's one, or gunicorn's workers."""
+        if self.kind == "waitress":
+            return {self.process.pid}
+        return {int(pid) for pid in _BOOTED.findall(self.log_text())}
+
+    def memory(self) -> tuple[int, int]:
+        """The largest resident set among :meth:`worker_pids` now, and the largest peak since
+        :meth:`reset_peak`, in bytes."""
+        now, peak = 0, 0
+        for pid in self.worker_pids():
+            pid_now, pid_peak = memory_of(pid)
+            now, peak = max(now, pid_now), max(peak, pid_peak)
+        return now, peak
+
+    def reset_peak(self) -> None:
+        """Start the peak resident set of :meth:`worker_pids` over from their current one."""
+        for pid in self.worker_pids():
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         """One GET on a connection of its own: the status and the body."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
@@ -90,25 +122,66 @@ class Served:
         return received
 
 
+def memory_of(pid: int) -> tuple[int, int]:
+    """The resident set of ``pid`` now and at its highest since the last reset, in bytes."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        fields[name] = value.split()
+    return int(fields["VmRSS"][0]) * 1024, int(fields["VmHWM"][0]) * 1024
+
+
 @contextmanager
-def serve(kind: str, root: Path, app_source: str, workers: int = 1) -> Iterator[Served]:
-    """Serve the ``app`` defined by ``app_source`` (written to ``root/served_app.py``) with
-    ``kind`` (``waitress`` or ``gunicorn``, sync workers), until the block ends."""
-    (root / "served_app.py").write_text(app_source)
+def serve(
+    kind: str,
+    root: Path,
+    app_source: str | None = None,
+    *,
+    app: str = "served_app:app",
+    workers: int = 1,
+    threads: int = 4,
+    waitress_options: Mapping[str, int] | None = None,
+    env: Mapping[str, str] | None = None,
+    stderr: Path | None = None,
+    ready: str = "/",
+    startup: float = TIMEOUT,
+    watchdog: float = WATCHDOG,
+) -> Iterator[Served]:
+    """Serve ``app`` from ``root`` with ``kind`` until the block ends.
+
+    :param kind: ``waitress`` (``threads`` threads) or ``gunicorn`` (``workers`` sync workers).
+    :param root: the folder the server runs in; its modules are importable.
+    :param app_source: if given, written to ``root/served_app.py`` (the default ``app``).
+    :param app: ``module:attribute``, or ``module:factory()`` to call a factory.
+    :param waitress_options: more keyword arguments for :func:`waitress.serve`.
+    :param env: added to the server's environment.
+    :param stderr: the file for the server's output; ``root/<kind>.err`` by default.
+    :param ready: the path asked until the server answers (any status).
+    :param startup: seconds the server, and each of its workers, has to start.
+    :param watchdog: seconds after which the server stops itself.
+    """
+    if app_source is not None:
+        (root / "served_app.py").write_text(app_source)
     (root / "gunicorn_conf.py").write_text(GUNICORN_CONFIG)
-    listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
     port = listener.getsockname()[1]
     fd = listener.fileno()
     if kind == "waitress":
-        command = [sys.executable, "-c", WAITRESS, str(fd), str(WATCHDOG)]
+        options = json.dumps({"threads": threads, **(waitress_options or {})})
+        command = [sys.executable, "-c", WAITRESS, str(fd), str(watchdog), app, options]
     else:
         command = [
             *(sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn_conf.py")),
             *("-w", str(workers), "-b", f"fd://{fd}", "--graceful-timeout", "5"),
-            "served_app:app",
+            app,
         ]
-    environ = {**os.environ, "PYTHONUNBUFFERED": "1", "SERVED_WATCHDOG": str(WATCHDOG)}
-    stderr = root / f"{kind}.err"
+    environ = {
+        **os.environ,
+        **(env or {}),
+        "PYTHONUNBUFFERED": "1",
+        "SERVED_WATCHDOG": str(watchdog),
+    }
+    stderr = stderr or root / f"{kind}.err"
     try:
         with stderr.open("wb") as errors:
             process = subprocess.Popen(
@@ -121,24 +194,29 @@ def serve(kind: str, root: Path, app_source: str, workers: int = 1) -> Iterator[
                 pass_fds=[fd],
             )
     finally:
-        listener.close()  # the server holds it now
+        listener.close()  # the server holds it now; when it ends, connections are refused
     try:
         served = Served(kind, port, process, stderr)
-        deadline = time.monotonic() + TIMEOUT
+        deadline = time.monotonic() + startup
         while True:  # ready once it answers
             try:
-                served.get("/")
+                served.get(ready)
                 break
             except OSError:
                 assert process.poll() is None, served.log_text()
-                assert time.monotonic() < deadline, served.log_text()
+                assert time.monotonic() < deadline, f"{kind} never answered:\n{served.log_text()}"
                 time.sleep(0.05)
+        expected = workers if kind == "gunicorn" else 1
+        while len(served.worker_pids()) < expected:  # and once each worker has started
+            assert time.monotonic() < deadline, served.log_text()
+            time.sleep(0.05)
         yield served
     finally:
         stop(process)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate ``process``, and kill it if it does not end within 15 s."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:

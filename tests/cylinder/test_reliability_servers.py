@@ -25,10 +25,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -40,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import server_support
+from server_support import Served, memory_of
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/status").exists(), reason="reads server memory from /proc"
@@ -190,32 +188,6 @@ def make_app():
     return app
 '''
 
-WAITRESS_SCRIPT = """
-import os, socket, sys, threading
-
-import waitress
-
-sys.path.insert(0, os.getcwd())
-import reliability_app
-
-watchdog = threading.Timer(float(sys.argv[2]), os._exit, (3,))
-watchdog.daemon = True
-watchdog.start()
-listener = socket.socket(fileno=int(sys.argv[1]))
-waitress.serve(reliability_app.make_app(), sockets=[listener], threads=8)
-"""
-
-GUNICORN_CONFIG = """
-import os
-import threading
-
-
-def when_ready(server):
-    watchdog = threading.Timer(float(os.environ["RELIABILITY_WATCHDOG"]), os._exit, (3,))
-    watchdog.daemon = True
-    watchdog.start()
-"""
-
 
 def write_site(root: Path) -> Path:
     """Copy the example site into ``root`` and add the files above; returns ``root``."""
@@ -226,39 +198,18 @@ def write_site(root: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source).lstrip("\n"))
     (root / "reliability_app.py").write_text(APP_MODULE)
-    (root / "gunicorn_conf.py").write_text(GUNICORN_CONFIG)
     return root
 
 
-@dataclass
-class Server:
-    """A server process serving a copy of the example site."""
+@dataclass(frozen=True)
+class Server(Served):
+    """A server process serving a copy of the example site, in ``root``."""
 
-    kind: str
     root: Path
-    port: int
-    process: subprocess.Popen[bytes]
-    stderr: Path
 
     @property
     def webapp(self) -> Path:
         return self.root / "my_webapps" / "webapp1"
-
-    def log_text(self) -> str:
-        return self.stderr.read_text(errors="replace")
-
-    def wait_for_log(self, needle: str, timeout: float = TIMEOUT) -> str:
-        """The server's stderr once it holds ``needle``."""
-        deadline = time.monotonic() + timeout
-        while needle not in (text := self.log_text()):
-            assert time.monotonic() < deadline, f"{needle!r} never logged:\n{text[-3000:]}"
-            time.sleep(0.01)
-        return text
-
-    def worker_pids(self) -> set[int]:
-        if self.kind == "waitress":
-            return {self.process.pid}
-        return {int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", self.log_text())}
 
 
 @dataclass(frozen=True)
@@ -291,67 +242,25 @@ def log_records_of(text: str) -> list[LogEntry]:
     ]
 
 
-def memory_of(pid: int) -> tuple[int, int]:
-    """The resident set of ``pid`` now and at its highest since the last reset, in bytes."""
-    fields = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        fields[name] = value.split()
-    return int(fields["VmRSS"][0]) * 1024, int(fields["VmHWM"][0]) * 1024
-
-
 @contextmanager
 def serve(kind: str, root: Path, **env: str) -> Iterator[Server]:
-    """Run ``root``'s app under ``kind`` (waitress or gunicorn) until the block ends."""
-    listener = socket.create_server(("127.0.0.1", 0), backlog=128)
-    port = listener.getsockname()[1]
-    fd = listener.fileno()
-    if kind == "waitress":
-        command = [sys.executable, "-c", WAITRESS_SCRIPT, str(fd), str(WATCHDOG)]
-    else:
-        command = [
-            *(sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn_conf.py")),
-            *("-w", "2", "-b", f"fd://{fd}", "--graceful-timeout", "5"),
-            "reliability_app:make_app()",
-        ]
-    environ = {**os.environ, "PYTHONUNBUFFERED": "1", "RELIABILITY_WATCHDOG": str(WATCHDOG)}
-    environ.update({f"RELIABILITY_{key.upper()}": value for key, value in env.items()})
-    stderr = root / f"{kind}-{'-'.join(env.values()) or 'stderr'}.err"
-    try:
-        with stderr.open("wb") as errors:
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                env=environ,
-                stdin=subprocess.DEVNULL,
-                stdout=errors,
-                stderr=errors,
-                pass_fds=[fd],
-            )
-    finally:
-        listener.close()  # the server holds it now; when it ends, connections are refused
-    try:
-        server = Server(kind, root, port, process, stderr)
+    """Run ``root``'s app under ``kind`` (waitress with 8 threads, or gunicorn with 2 workers)
+    until the block ends; ``env`` goes to the app as ``RELIABILITY_<KEY>``."""
+    with server_support.serve(
+        kind,
+        root,
+        app="reliability_app:make_app()",
+        workers=2,
+        threads=8,
+        env={f"RELIABILITY_{key.upper()}": value for key, value in env.items()},
+        stderr=root / f"{kind}-{'-'.join(env.values()) or 'stderr'}.err",
+        ready="/hello?name=ready",
+        watchdog=WATCHDOG,
+    ) as served:
+        server = Server(served.kind, served.port, served.process, served.stderr, root)
         ready = request(server, "GET", "/hello?name=ready")
         assert ready.status == 200, server.log_text()
-        if kind == "gunicorn":
-            deadline = time.monotonic() + TIMEOUT
-            while len(server.worker_pids()) < 2:
-                assert time.monotonic() < deadline, server.log_text()
-                time.sleep(0.05)
         yield server
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @dataclass(frozen=True)

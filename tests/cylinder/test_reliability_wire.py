@@ -16,23 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import random
 import re
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import server_support
+from server_support import Served as Server
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/self/status").exists(), reason="reads server memory from /proc"
@@ -77,73 +74,6 @@ import cylinder_main
 app = cylinder.get_app(cylinder_main.app_map)
 """
 
-WAITRESS = """
-import os, socket, sys, threading
-
-import waitress
-
-sys.path.insert(0, os.getcwd())
-from wire_app import app
-
-watchdog = threading.Timer(600, os._exit, (3,))  # stop even if the test never does
-watchdog.daemon = True
-watchdog.start()
-listener = socket.socket(fileno=int(sys.argv[1]))
-waitress.serve(app, sockets=[listener], threads=4, max_request_body_size=4 * 2**30)
-"""
-
-GUNICORN_CONFIG = """
-import os
-import threading
-
-
-def when_ready(server):  # stop even if the test never does
-    watchdog = threading.Timer(600, os._exit, (3,))
-    watchdog.daemon = True
-    watchdog.start()
-"""
-
-
-@dataclass(frozen=True)
-class Server:
-    kind: str
-    port: int
-    process: subprocess.Popen[bytes]
-    stderr: Path
-
-    def log_text(self) -> str:
-        return self.stderr.read_text(errors="replace")
-
-    def wait_for_log(self, needle: str) -> str:
-        deadline = time.monotonic() + TIMEOUT
-        while needle not in (text := self.log_text()):
-            assert time.monotonic() < deadline, f"{needle!r} never logged:\n{text[-3000:]}"
-            time.sleep(0.01)
-        return text
-
-    def pids(self) -> list[int]:
-        """The processes that run the app: waitress's one, or gunicorn's workers."""
-        if self.kind == "waitress":
-            return [self.process.pid]
-        return [int(pid) for pid in re.findall(r"Booting worker with pid: (\d+)", self.log_text())]
-
-    def memory(self) -> tuple[int, int]:
-        """The largest resident set among :meth:`pids` now, and the largest peak since
-        :meth:`reset_peak`, in bytes."""
-        now, peak = 0, 0
-        for pid in self.pids():
-            fields = {}
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                name, _, value = line.partition(":")
-                fields[name] = value.split()
-            now = max(now, int(fields["VmRSS"][0]) * 1024)
-            peak = max(peak, int(fields["VmHWM"][0]) * 1024)
-        return now, peak
-
-    def reset_peak(self) -> None:
-        for pid in self.pids():
-            Path(f"/proc/{pid}/clear_refs").write_text("5")
-
 
 @pytest.fixture(scope="module")
 def site_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -153,51 +83,24 @@ def site_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for source in root.rglob("*.py"):
         source.write_text(f"{source.read_text()}\n# {SECRET}\n")
     (root / "wire_app.py").write_text(APP_MODULE)
-    (root / "gunicorn_conf.py").write_text(GUNICORN_CONFIG)
     return root
 
 
 @contextmanager
 def serve(kind: str, root: Path) -> Iterator[Server]:
-    """Serve the site under ``kind`` on a socket bound here to 127.0.0.1 on a free port."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    fd = listener.fileno()
-    if kind == "waitress":
-        command = [sys.executable, "-c", WAITRESS, str(fd)]
-    else:
-        config = str(root / "gunicorn_conf.py")
-        command = [sys.executable, "-m", "gunicorn", "-c", config, "-w", "2", "-b", f"fd://{fd}"]
-        command += ["--graceful-timeout", "5", "wire_app:app"]
-    stderr = root.parent / f"{kind}.err"
-    try:
-        with stderr.open("wb") as errors:
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                stdin=subprocess.DEVNULL,
-                stdout=errors,
-                stderr=errors,
-                pass_fds=[fd],
-            )
-        port = listener.getsockname()[1]
-    finally:
-        listener.close()
-    try:
-        running = Server(kind, port, process, stderr)
+    """Serve the site under ``kind`` (waitress, or gunicorn with 2 workers) on 127.0.0.1."""
+    with server_support.serve(
+        kind,
+        root,
+        app="wire_app:app",
+        workers=2,
+        waitress_options={"max_request_body_size": 4 * 2**30},
+        stderr=root.parent / f"{kind}.err",
+        ready="/hello",
+        watchdog=600,
+    ) as running:
         assert exchange(running, get("/hello"))[0] == 200, running.log_text()
-        deadline = time.monotonic() + TIMEOUT
-        while len(running.pids()) < (2 if kind == "gunicorn" else 1):
-            assert time.monotonic() < deadline, running.log_text()
-            time.sleep(0.05)
         yield running
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
