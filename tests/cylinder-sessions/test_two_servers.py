@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from typing import Any
 import pytest
 import server_support
 from server_support import Served as Server
+from site_support import write_files
 from store_servers import REDIS_URL, PostgresRun
 
 TIMEOUT = 10.0
@@ -138,10 +138,7 @@ class Browser:
 
 
 def write_site(root: Path) -> None:
-    for name, source in SITE.items():
-        path = root / "sites" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source).lstrip("\n"))
+    write_files(root / "sites", SITE)
     (root / "two_servers_app.py").write_text(APP_MODULE)
 
 

@@ -3,40 +3,18 @@
 from __future__ import annotations
 
 import logging
-import textwrap
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+from records_support import Records
+from site_support import write_files
 from werkzeug.test import Client
 
 import cylinder
 
-
-class Records(logging.Handler):
-    """A log handler that keeps every record, for assertions."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def messages(self) -> list[str]:
-        return [record.getMessage() for record in self.records]
-
-
 SiteFiles = Mapping[str, str]
-
-
-def write_files(root: Path, files: SiteFiles) -> None:
-    """Write ``files`` (relative path -> source, dedented) under ``root``."""
-    for relative, source in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source).lstrip("\n"))
 
 
 @pytest.fixture
@@ -49,7 +27,7 @@ def sites(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def records() -> Records:
-    return Records()
+    return Records(logging.DEBUG)
 
 
 AppFactory = Callable[..., cylinder.Application]

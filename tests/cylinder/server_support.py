@@ -24,6 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from site_support import write_files
+
 TIMEOUT = 10.0
 WATCHDOG = 300
 
@@ -213,6 +215,18 @@ def serve(
         yield served
     finally:
         stop(process)
+
+
+@contextmanager
+def serve_site(
+    kind: str, root: Path, files: Mapping[str, str], app_source: str
+) -> Iterator[Served]:
+    """Write ``files`` under ``root/my_webapps`` and :func:`serve` ``app_source`` with ``kind``,
+    once :meth:`str.format` has put that folder in its ``site_dir`` fields (``{site_dir!r}``)."""
+    site_dir = root / "my_webapps"
+    write_files(site_dir, files)
+    with serve(kind, root, app_source.format(site_dir=str(site_dir))) as served:
+        yield served
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -13,11 +13,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cli_support import cylinder, serving, stop
+from records_support import Records
+from site_support import write_files
 
 import cylinder as cylinder_package
 from cylinder.cli.serve import is_loopback, refuse_public_debug
@@ -42,24 +44,6 @@ REFUSAL = (
 #: An address from TEST-NET-1 (RFC 5737): never this machine's, so it cannot be listened on,
 #: which shows that the debug check let it through without binding anything public.
 NOT_OURS = "192.0.2.1"
-
-
-class Records(logging.Handler):
-    """Keeps every record it is given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-def write_files(root: Path, files: Mapping[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 @pytest.fixture

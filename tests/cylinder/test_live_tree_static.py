@@ -34,6 +34,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from site_support import write_files
 from test_reliability_servers import SERVERS, Server, serve, write_site
 from werkzeug.datastructures import Headers
 from werkzeug.test import Client
@@ -115,13 +116,6 @@ SITE = {
     "    return response\n",
     "webapp1/strict/c.txt": "c",
 }
-
-
-def write_files(root: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 def build_tree(root: Path) -> Path:

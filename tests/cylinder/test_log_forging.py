@@ -13,14 +13,13 @@ from __future__ import annotations
 import io
 import logging
 import re
-import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import AppFactory
-from server_support import serve
+from server_support import serve_site
 from werkzeug.test import EnvironBuilder
 from wsgi_support import call_app
 
@@ -184,13 +183,7 @@ logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 @pytest.fixture
 def waitress_site(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    root = tmp_path / "served"
-    site_dir = root / "my_webapps"
-    for name, source in SITE.items():
-        path = site_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source).lstrip("\n"))
-    with serve("waitress", root, SERVED_APP.format(site_dir=str(site_dir))) as served:
+    with serve_site("waitress", tmp_path / "served", SITE, SERVED_APP) as served:
         yield served
 
 

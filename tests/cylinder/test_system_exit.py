@@ -12,14 +12,13 @@ from __future__ import annotations
 import logging
 import os
 import re
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import AppFactory, Records
-from server_support import Served, serve
+from server_support import Served, serve_site
 from werkzeug.test import EnvironBuilder
 from wsgi_support import call_app
 
@@ -235,13 +234,7 @@ app = cylinder.get_app(app_map)
 
 @pytest.fixture(params=["waitress", "gunicorn"])
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
-    root = tmp_path / "served"
-    site_dir = root / "my_webapps"
-    for name, source in SITE.items():
-        path = site_dir / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source).lstrip("\n"))
-    with serve(request.param, root, SERVED_APP.format(site_dir=str(site_dir))) as running:
+    with serve_site(request.param, tmp_path / "served", SITE, SERVED_APP) as running:
         yield running
 
 
