@@ -9,10 +9,11 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from records_support import Records
 from werkzeug.exceptions import HTTPException
 
 from cylinder_runtime import Application
@@ -28,20 +29,6 @@ def main(request, response, log):
 """
 
 
-class Collector(logging.Handler):
-    """Keeps every record it is given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def messages(self) -> list[str]:
-        return [record.getMessage() for record in self.records]
-
-
 MakeApp = Callable[..., Application]
 
 
@@ -53,22 +40,6 @@ def site(tmp_path: Path) -> Callable[[], tuple[str, str]]:
         return str(tmp_path), "site"
 
     return app_map
-
-
-@pytest.fixture
-def make_app() -> Iterator[MakeApp]:
-    """Builds applications and closes every one of them (and its log thread) at the end."""
-    apps: list[Application] = []
-
-    def make(app_map: Callable[..., object], **options: object) -> Application:
-        app = Application(app_map, **options)  # type: ignore[arg-type]
-        app.wait_for_logs = True
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.close()
 
 
 def log_threads(app: Application) -> list[threading.Thread]:
@@ -122,7 +93,7 @@ def test_app_map_parameter_with_a_default_is_accepted(make_app: MakeApp, tmp_pat
         seen.append(database)
         return str(tmp_path), "site"
 
-    app = make_app(app_map, log_handler=Collector())
+    app = make_app(app_map, log_handler=Records())
 
     with app.test_client().get("/") as response:
         assert response.status_code == 200
@@ -164,7 +135,7 @@ def test_refused_application_starts_no_log_thread(site: Callable[[], tuple[str, 
 def test_request_id_header_is_honoured(
     make_app: MakeApp, site: Callable[[], tuple[str, str]]
 ) -> None:
-    collector = Collector()
+    collector = Records()
     app = make_app(site, log_handler=collector, request_id_header="X-Trace-Token")
 
     with app.test_client().get("/", headers={"X-Trace-Token": "trace-42"}) as response:
@@ -178,7 +149,7 @@ def test_request_id_header_is_honoured(
 def test_default_header_is_not_read_when_another_is_configured(
     make_app: MakeApp, site: Callable[[], tuple[str, str]]
 ) -> None:
-    collector = Collector()
+    collector = Records()
     app = make_app(site, log_handler=collector, request_id_header="X-Trace-Token")
 
     with app.test_client().get("/", headers={"X-Request-ID": "not-this-one"}):
@@ -190,7 +161,7 @@ def test_default_header_is_not_read_when_another_is_configured(
 
 
 def test_default_request_id_header(make_app: MakeApp, site: Callable[[], tuple[str, str]]) -> None:
-    collector = Collector()
+    collector = Records()
     app = make_app(site, log_handler=collector)
 
     # A server passes on what the client sent; control characters could forge log lines.
@@ -204,7 +175,7 @@ def test_default_request_id_header(make_app: MakeApp, site: Callable[[], tuple[s
 def test_request_id_is_generated_per_request_without_the_header(
     make_app: MakeApp, site: Callable[[], tuple[str, str]]
 ) -> None:
-    collector = Collector()
+    collector = Records()
     app = make_app(site, log_handler=collector)
     client = app.test_client()
 
@@ -223,14 +194,14 @@ def test_log_is_the_application_logger(make_app: MakeApp, tmp_path: Path) -> Non
         "def main(response, log):\n    response.set_data(log.name)\n    return response\n",
         encoding="utf-8",
     )
-    app = make_app(lambda: (str(tmp_path), "site"), log_handler=Collector())
+    app = make_app(lambda: (str(tmp_path), "site"), log_handler=Records())
 
     with app.test_client().get("/") as response:
         assert response.get_data(as_text=True) == app.logger.name
 
 
 def test_close_stops_the_log_thread(make_app: MakeApp, site: Callable[[], tuple[str, str]]) -> None:
-    collector = Collector()
+    collector = Records()
     app = make_app(site, log_handler=collector)
     assert len(log_threads(app)) == 1
     [thread] = log_threads(app)
@@ -250,7 +221,7 @@ def test_close_stops_the_log_thread(make_app: MakeApp, site: Callable[[], tuple[
 def test_two_applications_keep_their_logs_apart(
     make_app: MakeApp, site: Callable[[], tuple[str, str]]
 ) -> None:
-    first, second = Collector(), Collector()
+    first, second = Records(), Records()
     app_1 = make_app(site, log_handler=first)
     app_2 = make_app(site, log_handler=second)
 
@@ -278,8 +249,8 @@ def test_two_applications_keep_their_logs_apart(
 def test_closing_one_application_leaves_the_other_logging(
     make_app: MakeApp, site: Callable[[], tuple[str, str]]
 ) -> None:
-    second = Collector()
-    app_1 = make_app(site, log_handler=Collector())
+    second = Records()
+    app_1 = make_app(site, log_handler=Records())
     app_2 = make_app(site, log_handler=second)
 
     app_1.close()
@@ -292,7 +263,7 @@ def test_closing_one_application_leaves_the_other_logging(
 def test_log_level_applies_to_the_application_logger(
     make_app: MakeApp, site: Callable[[], tuple[str, str]]
 ) -> None:
-    collector = Collector()
+    collector = Records()
     app = make_app(site, log_handler=collector, log_level=logging.WARNING)
 
     with app.test_client().get("/"):
@@ -348,7 +319,7 @@ def test_watch_opens_with_the_first_request_and_close_releases_it(
     make_app: MakeApp, site: Callable[[], tuple[str, str]]
 ) -> None:
     before = inotify_descriptors()
-    app = make_app(site, log_handler=Collector())
+    app = make_app(site, log_handler=Records())
     assert inotify_descriptors() == before  # built, not yet used: nothing opened
     assert app.test_client().get("/").status_code == 200
     assert inotify_descriptors() == before + 1
@@ -361,7 +332,7 @@ def test_watch_files_false_opens_no_watch(
     make_app: MakeApp, site: Callable[[], tuple[str, str]]
 ) -> None:
     before = inotify_descriptors()
-    app = make_app(site, log_handler=Collector(), watch_files=False)
+    app = make_app(site, log_handler=Records(), watch_files=False)
     assert app.test_client().get("/").status_code == 200
     assert inotify_descriptors() == before
 
@@ -378,7 +349,7 @@ def test_every_edit_is_seen_by_the_next_request(
         return f"def main(response):\n    response.set_data({text!r})\n    return response\n"
 
     (root / "site.ex.get.py").write_text(page("root v1"), encoding="utf-8")
-    app = make_app(lambda: (str(root), "site"), log_handler=Collector(), watch_files=watch_files)
+    app = make_app(lambda: (str(root), "site"), log_handler=Records(), watch_files=watch_files)
     client = app.test_client()
 
     def body(path: str) -> str:

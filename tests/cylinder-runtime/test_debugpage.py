@@ -11,10 +11,12 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
+from records_support import Records
+from site_support import write_files
 from werkzeug.test import TestResponse
 
 from cylinder_runtime import Application
@@ -29,31 +31,13 @@ PIPELINE_FRAME = os.sep + os.path.join("cylinder_runtime", "pipeline.py")
 OK = "def main(response):\n    return response\n"
 
 
-class Collector(logging.Handler):
-    """Keeps every record it is given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 MakeApp = Callable[..., Application]
 
 
-def write(root: Path, files: Mapping[str, str]) -> None:
-    for name, source in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source).lstrip("\n"), encoding="utf-8")
-
-
 @pytest.fixture
-def make_app(tmp_path: Path) -> Iterator[MakeApp]:
+def make_app(tmp_path: Path, make_app: MakeApp) -> MakeApp:
     """Builds an application over ``<tmp>/sites/webapp1`` with the given files."""
-    apps: list[Application] = []
+    build = make_app
 
     def make(
         files: Mapping[str, str],
@@ -61,20 +45,15 @@ def make_app(tmp_path: Path) -> Iterator[MakeApp]:
         app_map: Callable[..., object] | None = None,
         **options: object,
     ) -> Application:
-        write(tmp_path / "sites", files)
+        write_files(tmp_path / "sites", files)
 
         def default_map() -> tuple[str, str, dict[str, object]]:
             return str(tmp_path / "sites"), "webapp1", {"database": "db"}
 
-        options.setdefault("log_handler", Collector())
-        app = Application(app_map or default_map, **options)  # type: ignore[arg-type]
-        app.wait_for_logs = True
-        apps.append(app)
-        return app
+        options.setdefault("log_handler", Records())
+        return build(app_map or default_map, **options)
 
-    yield make
-    for app in apps:
-        app.close()
+    return make
 
 
 def page(app: Application, path: str, headers: Mapping[str, str] = BROWSER) -> TestResponse:
@@ -345,7 +324,7 @@ def test_abort_500_is_not_an_uncaught_error(make_app: MakeApp) -> None:
 def test_an_edited_file_shows_its_new_source(make_app: MakeApp, tmp_path: Path) -> None:
     app = make_app(BOOM, debug=True)
     assert "return 1 / 0" in text_of(page(app, "/boom"))
-    write(
+    write_files(
         tmp_path / "sites",
         {"webapp1/boom.ex.get.py": "def main(response):\n    return {}['edited']\n"},
     )
@@ -358,7 +337,7 @@ def test_an_edited_file_shows_its_new_source(make_app: MakeApp, tmp_path: Path) 
 
 
 def test_debug_mode_logs_a_warning_at_start(make_app: MakeApp) -> None:
-    handler = Collector()
+    handler = Records()
     app = make_app({}, debug=True, log_handler=handler)
     assert app.drain_logs()
     assert app.debug
@@ -368,7 +347,7 @@ def test_debug_mode_logs_a_warning_at_start(make_app: MakeApp) -> None:
 
 
 def test_no_warning_without_debug_mode(make_app: MakeApp) -> None:
-    handler = Collector()
+    handler = Records()
     app = make_app({}, log_handler=handler)
     assert app.drain_logs()
     assert [r for r in handler.records if r.levelno >= logging.WARNING] == []
@@ -382,7 +361,7 @@ def test_debug_must_be_a_bool(value: object) -> None:
 
 def test_werkzeug_debug_tools_load_only_in_debug_mode(tmp_path: Path) -> None:
     """Without debug mode, an application (even one answering a 500) never imports them."""
-    write(tmp_path, BOOM)
+    write_files(tmp_path, BOOM)
     script = textwrap.dedent(
         f"""
         import sys

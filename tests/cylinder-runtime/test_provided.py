@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from records_support import Records
+from site_support import write_files
 from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.wrappers import Request, Response
 
 from cylinder_runtime import Application
-
-
-class Collector(logging.Handler):
-    """Keeps every record it is given."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
 
 
 class Tracker:
@@ -38,31 +29,26 @@ class Tracker:
 
 
 @pytest.fixture
-def records() -> Collector:
-    return Collector()
+def records() -> Records:
+    return Records()
 
 
 @pytest.fixture
-def make_app(tmp_path: Path, records: Collector) -> Iterator[Callable[..., Application]]:
-    apps: list[Application] = []
+def make_app(
+    tmp_path: Path, records: Records, make_app: Callable[..., Application]
+) -> Callable[..., Application]:
+    """Builds an application over ``<tmp>/site`` with the given files and ``extras``."""
+    build = make_app
 
     def make(files: dict[str, str], extras: dict[str, object] | None = None) -> Application:
-        for name, source in files.items():
-            path = tmp_path / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(source, encoding="utf-8")
+        write_files(tmp_path, files)
 
         def app_map() -> tuple[str, str, dict[str, object]]:
             return str(tmp_path), "site", dict(extras or {})
 
-        app = Application(app_map, log_handler=records)
-        app.wait_for_logs = True
-        apps.append(app)
-        return app
+        return build(app_map, log_handler=records)
 
-    yield make
-    for app in apps:
-        app.close()
+    return make
 
 
 HOOKED = {
@@ -126,7 +112,7 @@ def test_finish_is_told_whether_the_request_failed(
 
 
 def test_finish_runs_in_the_requests_logging_scope(
-    make_app: Callable[..., Application], records: Collector
+    make_app: Callable[..., Application], records: Records
 ) -> None:
     app = make_app(HOOKED)
 
@@ -140,7 +126,7 @@ def test_finish_runs_in_the_requests_logging_scope(
 
 
 def test_a_failing_finish_becomes_an_error_response_and_a_log_record(
-    make_app: Callable[..., Application], records: Collector
+    make_app: Callable[..., Application], records: Records
 ) -> None:
     app = make_app(HOOKED)
 
@@ -160,7 +146,7 @@ def test_a_failing_finish_becomes_an_error_response_and_a_log_record(
     assert any("finishing parameter `other` failed" in m for m in messages)  # both ran
 
 
-def test_not_started_when_app_map_fails(tmp_path: Path, records: Collector) -> None:
+def test_not_started_when_app_map_fails(tmp_path: Path, records: Records) -> None:
     events: list[str] = []
 
     def app_map() -> Any:
@@ -185,7 +171,7 @@ def test_an_app_map_extra_of_the_same_name_wins(make_app: Callable[..., Applicat
 
 
 def test_a_handler_asking_for_a_missing_parameter_sees_the_provided_names(
-    make_app: Callable[..., Application], records: Collector
+    make_app: Callable[..., Application], records: Records
 ) -> None:
     handler = "def main(response, sesion):\n    return response\n"
     app = make_app({"site.ex.get.py": handler})
