@@ -124,6 +124,14 @@ class Served:
         return received
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago, for a program that binds it itself."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
 def memory_of(pid: int) -> tuple[int, int]:
     """The resident set of ``pid`` now and at its highest since the last reset, in bytes."""
     fields = {}

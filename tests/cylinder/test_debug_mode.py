@@ -7,7 +7,6 @@ import importlib.util
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 from cli_support import cylinder, serving, stop
 from records_support import Records
+from server_support import free_port
 from site_support import write_files
 
 import cylinder as cylinder_package
@@ -153,9 +153,7 @@ def test_examples_turn_debug_on_from_the_variable(monkeypatch: pytest.MonkeyPatc
 
 def test_hello_world_program_warns_under_cylinder_debug(tmp_path: Path) -> None:
     """`CYLINDER_DEBUG=1 python examples/hello_world/cylinder_main.py` starts in debug mode."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PORT": str(port), "CYLINDER_DEBUG": "1", "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(
         [sys.executable, str(EXAMPLES / "hello_world" / "cylinder_main.py")],

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from server_support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -224,13 +225,6 @@ def documented_examples() -> list[str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _copy_clone(target: Path) -> Path:
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".venv*", "*.sqlite", "build", "dist")
     for folder in ("packages", "examples"):
@@ -347,7 +341,7 @@ def run_readme(shell: Shell, example: str, logs: Path) -> list[str]:
         done = shell.run(step)
         assert done.returncode == 0, f"{example}: {step}\n{done.stdout}{done.stderr}"
     for number, block in enumerate(bash_blocks(EXAMPLES / example / "README.md")):
-        port = _free_port()
+        port = free_port()
         server: subprocess.Popen[bytes] | None = None
         try:
             for line in block:
@@ -403,7 +397,7 @@ def test_router_only_runs_with_cylinder_router_alone(
 
 def test_the_readme_serves_the_example_site(shell: Shell, tmp_path: Path) -> None:
     """The README's first command, after its install: the example site answers."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "site.log"
     server = shell.start("python3 examples/site/cylinder_main.py", port, log)
     try:

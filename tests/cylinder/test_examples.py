@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from server_support import free_port
 from werkzeug.test import Client, create_environ, run_wsgi_app
 
 import cylinder
@@ -116,17 +116,10 @@ def test_hello_world_own_tests_pass() -> None:
     assert "3 passed" in result.stdout
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_hello_world_runs_as_a_program(tmp_path: Path) -> None:
     """``python examples/hello_world/cylinder_main.py``, started from another folder, serves
     on 127.0.0.1 at ``$PORT``."""
-    port = _free_port()
+    port = free_port()
     script = EXAMPLES / "hello_world" / "cylinder_main.py"
     env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
     with subprocess.Popen(

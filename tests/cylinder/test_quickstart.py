@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -12,6 +11,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from server_support import free_port
 from werkzeug.test import Client
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,13 +56,6 @@ def test_site_folder_need_not_exist_for_a_root_only_site(
     assert client.get("/anything").status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_quickstart_as_a_newcomer_types_it(tmp_path: Path) -> None:
     """pip install the local packages and waitress into a fresh venv, write cylinder_main.py
     and one handler, and get "Hello World!" over a real socket."""
@@ -98,7 +91,7 @@ def test_quickstart_as_a_newcomer_types_it(tmp_path: Path) -> None:
     project = tmp_path / "cylinder_sites"
     (project / "my_webapps").mkdir(parents=True)
     (project / "my_webapps" / "webapp1.ex.get.py").write_text(textwrap.dedent(HELLO))
-    port = _free_port()
+    port = free_port()
     (project / "cylinder_main.py").write_text(
         textwrap.dedent(f"""
         import cylinder
