@@ -22,6 +22,7 @@ from cylinder_router import (
     RefusedFileError,
     RouterError,
     open_beneath,
+    opening,
 )
 from cylinder_router.opening import MAX_LINKS, _open_by_name
 
@@ -333,3 +334,26 @@ def test_without_dir_fd_the_file_opened_is_the_one_checked(tmp_path: Path, base:
     assert isinstance(outcome, NotRegularFileError)
     with pytest.raises(RefusedFileError, match=r"leads to `css/style\.css`: no"):
         _open_by_name(str(base), "link.txt", lambda names: "no")
+
+
+@pytest.mark.skipif(opening._OPENAT2 is None, reason="this system has no openat2")
+def test_the_one_call_fast_path_refuses_links_and_climbs(tmp_path: Path, base: Path) -> None:
+    """openat2 takes only the usual case; a link or a climb fails it, and the walk decides."""
+    openat2 = opening._OPENAT2
+    assert openat2 is not None
+    (base / "link.txt").symlink_to("hello.txt")
+    (base / "out.txt").symlink_to(tmp_path / "secret.txt")
+    folder = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = openat2(folder, b"css/style.css")
+        assert fd >= 0
+        assert os.read(fd, 100) == b"body{}"
+        os.close(fd)
+        assert openat2(folder, b"link.txt") == -1
+        assert openat2(folder, b"out.txt") == -1
+        assert openat2(folder, b"../secret.txt") == -1
+    finally:
+        os.close(folder)
+    assert read(base, "link.txt") == b"hello"  # the walk still follows a link inside
+    with pytest.raises(LeavesBaseError):
+        read(base, "out.txt")

@@ -12,8 +12,10 @@ along the descriptors already walked, never looked up, so even a folder moved aw
 walk cannot lead out of it. Nothing is ever opened in a way that can wait: the last name is
 opened with ``O_NONBLOCK`` (a FIFO opens at once and is then refused) and folders with
 ``O_DIRECTORY``. The descriptor is then ``fstat``-ed and kept only if it is a regular file.
-The usual path (plain folders, a regular file, no link) takes one ``openat`` per name and no
-more; anything else is walked again in full, links read and errors explained.
+The usual path (plain folders, a regular file, no link) takes one ``openat2`` call where Linux
+has it (``RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS``: the kernel refuses any link or climb), else
+one ``openat`` per name; anything else is walked again in full, links read and errors
+explained.
 
 Why a walk rather than ``openat2(RESOLVE_BENEATH)``: it needs no system call Python lacks (no
 ``ctypes``), runs the same on every POSIX system, keeps links with an absolute target inside the
@@ -36,6 +38,7 @@ import stat
 from collections.abc import Callable
 from typing import TypeVar
 
+from ._openat2 import load as load_openat2
 from .errors import (
     LeavesBaseError,
     MissingFileError,
@@ -72,6 +75,9 @@ _FILE_FLAGS = (
 )
 #: Whether ``os.open`` takes ``dir_fd`` here (not on Windows).
 _WALKS = os.open in os.supports_dir_fd
+#: The usual case in one system call, where Linux has ``openat2`` (a constant: the C function
+#: and the flags it is called with).
+_OPENAT2 = load_openat2(_FILE_FLAGS)
 #: Names that take the full walk: ``..`` and the empty and ``.`` names it drops.
 _ODD_NAMES = frozenset({"", ".", ".."})
 #: What ``open`` says, by system, when ``O_NOFOLLOW`` met a link (or ``O_DIRECTORY`` a non-folder).
@@ -126,6 +132,12 @@ def _direct(base: str, names: list[str]) -> tuple[int, os.stat_result] | None:
         folder = os.open(base, _BASE_FLAGS)
     except OSError:
         return None
+    if _OPENAT2 is not None:
+        try:
+            fd = _OPENAT2(folder, os.fsencode("/".join(names)))
+        finally:
+            os.close(folder)
+        return _regular(fd) if fd >= 0 else None
     try:
         for name in names[:-1]:
             inner = os.open(name, _FOLDER_FLAGS, dir_fd=folder)
@@ -136,6 +148,11 @@ def _direct(base: str, names: list[str]) -> tuple[int, os.stat_result] | None:
         return None
     finally:
         os.close(folder)
+    return _regular(fd)
+
+
+def _regular(fd: int) -> tuple[int, os.stat_result] | None:
+    """``fd`` and its ``fstat`` when it is a regular file; otherwise None, ``fd`` closed."""
     try:
         st = os.fstat(fd)
     except OSError:

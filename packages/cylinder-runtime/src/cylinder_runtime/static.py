@@ -105,7 +105,10 @@ def serve_file(request: Request, response: Response, folder: str, relative: str)
         response.headers["Content-Type"] = content_type
         if encoding is not None:
             response.headers["Content-Encoding"] = encoding
-        response.headers.setdefault("Cache-Control", STATIC_CACHE_CONTROL)
+        # A scan rather than `setdefault`: Werkzeug's raises and catches an HTTP error to say
+        # the header is missing, which costs this hot path more than the few headers here.
+        if not any(key.lower() == "cache-control" for key, _ in response.headers):
+            response.headers["Cache-Control"] = STATIC_CACHE_CONTROL
         response.content_length = st.st_size
         # The header itself: the `last_modified` property would parse what it formats.
         response.headers["Last-Modified"] = http_date(int(st.st_mtime))
