@@ -39,8 +39,27 @@ _CSRF = "_csrf"
 _UNSET: Any = object()
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+#: The types of values that cannot change once made: the very object that was read or set still
+#: has the same JSON at the end of the request. Any other value (a list, a dict, a subclass) is
+#: compared by its JSON then.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+
+
 def _dump(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"`{name}` is not JSON")
+
+
+#: Reads stored JSON strictly: ``NaN`` and ``Infinity`` are not JSON, and could not be saved back.
+_DECODER = json.JSONDecoder(parse_constant=_constant)
+
+
+def _load_json(text: str) -> Any:
+    return _DECODER.decode(text)
 
 
 class Session:
@@ -58,6 +77,8 @@ class Session:
         self._read_only = False
         self._extended = False  # this request moved the record's expiry (write, create)
         self._stores: dict[str, Store] = {}
+        # each store of `_record` as `_load` decoded it, for the Store opened on it
+        self._decoded: dict[str, tuple[StoreRecord, dict[str, Any]]] = {}
         self._cookie: tuple[str, float] | None = None  # (id, max-age) to send
         self._forget_cookie = False
 
@@ -88,7 +109,9 @@ class Session:
             return store
         self._load()
         stored = None if self._record is None else self._record.stores.get(name)
-        store = Store(self, name, stored, self._manager.clock())
+        decoded = self._decoded.pop(name, None)
+        data = None if decoded is None or decoded[0] is not stored else decoded[1]
+        store = Store(self, name, stored, self._manager.clock(), data)
         self._stores[name] = store
         return store
 
@@ -127,15 +150,18 @@ class Session:
             manager.unavailable(exc)
         if record is None:
             return
+        decoded = {}
         try:
-            for stored in record.stores.values():
-                if not isinstance(json.loads(stored.data), dict):
+            for name, stored in record.stores.items():
+                data = _load_json(stored.data)
+                if not isinstance(data, dict):
                     raise ValueError("not a JSON object")
+                decoded[name] = (stored, data)
         except (ValueError, TypeError) as exc:
             manager.logger.warning("a stored session is not JSON (%s): it was deleted", exc)
             self._call(manager.driver.delete, key)
             return
-        self._id, self._record = sent, record
+        self._id, self._record, self._decoded = sent, record, decoded
 
     def _call(self, operation: Callable[..., T], *args: Any) -> T:
         """Run a driver call, turning an outage into the logged 503."""
@@ -236,7 +262,10 @@ class Session:
         A session that was read and not written has its idle expiry moved by one ``touch`` when
         that is due, failed or not: the browser was active either way."""
         if self._loaded:
-            response.vary.add("Cookie")
+            if "Vary" in response.headers:
+                response.vary.add("Cookie")
+            else:
+                response.headers["Vary"] = "Cookie"
         if not failed and not self._read_only:
             self._save()
         self._touch_if_due()
@@ -290,12 +319,12 @@ class Session:
             writes = {}
             for name, (changed, deleted) in changes.items():
                 stored = record.stores.get(name)
-                data: dict[str, Any] = {} if stored is None else json.loads(stored.data)
+                data: dict[str, Any] = {} if stored is None else _load_json(stored.data)
                 if stored is not None and _lapsed(stored, now):
                     data = {}
                 for item in deleted:
                     data.pop(item, None)
-                data.update((item, json.loads(text)) for item, text in changed.items())
+                data.update((item, _load_json(text)) for item, text in changed.items())
                 lifetime = manager.store_lifetime(name)
                 writes[name] = StoreWrite(
                     0 if stored is None else stored.version,
@@ -382,7 +411,7 @@ class Session:
         for _attempt in range(MAX_ATTEMPTS):
             now = manager.clock()
             stored = record.stores.get(name)
-            data = {} if stored is None or _lapsed(stored, now) else json.loads(stored.data)
+            data = {} if stored is None or _lapsed(stored, now) else _load_json(stored.data)
             result = fn(data)
             text = _store_text(name, data)
             lifetime = manager.store_lifetime(name)
@@ -426,18 +455,41 @@ class Store(MutableMapping[str, Any]):
     lists and dicts of them). Changes are saved when the request ends, including changes
     made inside a value (``store["cart"].append(item)``)."""
 
-    def __init__(self, session: Session, name: str, stored: StoreRecord | None, now: float) -> None:
+    def __init__(
+        self,
+        session: Session,
+        name: str,
+        stored: StoreRecord | None,
+        now: float,
+        decoded: dict[str, Any] | None = None,
+    ) -> None:
         self._session = session
         self.name = name
         self._data: dict[str, Any] = {}
+        self._read: dict[str, Any] = {}
         self._base: dict[str, str] = {}
-        self.rebase(stored, now)
+        self._set: dict[str, tuple[Any, str]] = {}
+        self.rebase(stored, now, decoded)
 
-    def rebase(self, stored: StoreRecord | None, now: float) -> None:
-        """Start again from ``stored`` (what the store holds), keeping no local change."""
-        data = {} if stored is None or _lapsed(stored, now) else json.loads(stored.data)
+    def rebase(
+        self, stored: StoreRecord | None, now: float, decoded: dict[str, Any] | None = None
+    ) -> None:
+        """Start again from ``stored`` (what the store holds), keeping no local change.
+
+        :param decoded: ``stored``'s data already decoded, a dict no one else holds.
+        """
+        data: dict[str, Any]
+        if stored is None or _lapsed(stored, now):
+            data = {}
+        else:
+            data = _load_json(stored.data) if decoded is None else decoded
         self._data = data
-        self._base = {key: _dump(value) for key, value in data.items()}
+        # what was read, value by value; the JSON of the values that can change in place
+        self._read = dict(data)
+        self._base = {
+            key: _dump(value) for key, value in data.items() if type(value) not in _IMMUTABLE
+        }
+        self._set = {}  # key -> (value, its JSON) as last set, for a value that cannot change
 
     def __repr__(self) -> str:
         return f"<Store {self.name!r} {self._data!r}>"
@@ -463,6 +515,8 @@ class Store(MutableMapping[str, Any]):
                 f"`max_size` ({self._session._manager.max_size})"
             )
         self._data[key] = value
+        if type(value) in _IMMUTABLE:
+            self._set[key] = (value, text)
 
     def __delitem__(self, key: str) -> None:
         self._session.writable()
@@ -481,16 +535,25 @@ class Store(MutableMapping[str, Any]):
     def changes(self) -> tuple[dict[str, str], set[str]]:
         """(key -> JSON of each key set or changed, keys deleted) since the store was read."""
         changed = {}
+        read, base, known = self._read, self._base, self._set
         for key, value in self._data.items():
-            try:
-                text = _dump(value)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(
-                    f"session store `{self.name}`, key {key!r} no longer holds JSON: {exc}"
-                ) from exc
-            if self._base.get(key) != text:
+            before = read.get(key, _UNSET)
+            immutable = type(value) in _IMMUTABLE
+            if value is before and immutable:
+                continue  # the very value that was read, and it cannot have changed
+            last = known.get(key) if immutable else None
+            if last is not None and last[0] is value:
+                text = last[1]
+            else:
+                try:
+                    text = _dump(value)
+                except (TypeError, ValueError) as exc:
+                    raise TypeError(
+                        f"session store `{self.name}`, key {key!r} no longer holds JSON: {exc}"
+                    ) from exc
+            if before is _UNSET or text != (base[key] if key in base else _dump(before)):
                 changed[key] = text
-        return changed, self._base.keys() - self._data.keys()
+        return changed, read.keys() - self._data.keys()
 
     def transact(self, fn: Callable[[dict[str, Any]], T]) -> T:
         """Read, modify and write this store at once, exactly: ``fn(data)`` changes ``data``
