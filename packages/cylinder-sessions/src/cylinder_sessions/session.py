@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from werkzeug.exceptions import Forbidden
+from werkzeug.sansio.http import parse_cookie
 from werkzeug.wrappers import Request, Response
 
 from .driver import Record, StoreRecord, StoreUnavailable, StoreWrite, Written
@@ -134,7 +135,10 @@ class Session:
             return
         self._loaded = True
         assert self._request is not None
-        sent = self._request.cookies.get(self._manager.cookie_name)
+        # what `request.cookies` would parse, without building the request's header view and an
+        # immutable copy: the WSGI header as it is (not transcoded, so any bytes are accepted)
+        header = self._request.environ.get("HTTP_COOKIE", "")
+        sent = parse_cookie(header).get(self._manager.cookie_name)
         self._request = None
         if sent is None or not is_well_formed(sent):
             return  # an id that cannot be one of ours is not even looked up
