@@ -351,14 +351,15 @@ def _record_of_hash(reply: Mapping[bytes | str, bytes | str]) -> Record | None:
     if not reply:
         return None
     try:
-        fields = {_str(name): _str(value) for name, value in reply.items()}
+        fields = {
+            name.decode() if isinstance(name, bytes) else name: value.decode()
+            if isinstance(value, bytes)
+            else value
+            for name, value in reply.items()
+        }
     except UnicodeDecodeError:
         return None
     return _record_of_fields(fields)
-
-
-def _str(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _record_of_fields(fields: Mapping[str, str]) -> Record | None:
@@ -366,11 +367,11 @@ def _record_of_fields(fields: Mapping[str, str]) -> Record | None:
     try:
         stores: dict[str, StoreRecord] = {}
         for field, value in fields.items():
-            if field.startswith("d:"):
+            if field[:2] == "d:":
                 name = field[2:]
-                lapse = fields[f"e:{name}"]
+                lapse = fields["e:" + name]
                 stores[name] = StoreRecord(
-                    value, int(fields[f"v:{name}"]), float(lapse) if lapse else None
+                    value, int(fields["v:" + name]), float(lapse) if lapse else None
                 )
         return Record(
             fields.get("user"),
