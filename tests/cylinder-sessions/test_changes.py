@@ -45,26 +45,30 @@ def planted(text: str) -> tuple[SessionManager, MemoryDriver]:
 
 
 def test_setting_values_with_the_same_json_writes_nothing() -> None:
-    manager, driver = planted('{"n":1,"s":"x","l":[1,{"a":null}],"f":false}')
+    manager, driver = planted('{"n":1,"s":"x","z":1.0,"l":[1,{"a":null}],"f":false}')
 
     def same(store: Store) -> None:
-        store["n"] = 1
-        store["s"] = "x"
+        store["n"] = int("1")
+        store["s"] = "".join(["x"])
+        store["z"] = 0.5 + 0.5
         store["l"] = [1, {"a": None}]
         del store["f"]
         store["f"] = False
 
     request_with(manager, same)
-    assert stored(driver) == ({"n": 1, "s": "x", "l": [1, {"a": None}], "f": False}, 1)
+    assert stored(driver) == ({"n": 1, "s": "x", "z": 1.0, "l": [1, {"a": None}], "f": False}, 1)
 
 
 def test_values_equal_in_python_but_not_in_json_are_saved() -> None:
-    manager, driver = planted('{"flag":true,"n":1,"z":0}')
+    manager, driver = planted('{"flag":true,"n":1,"z":0,"zero":0.0,"list":[1],"s":"1"}')
 
     def retype(store: Store) -> None:
         store["flag"] = 1  # == True
         store["n"] = 1.0  # == 1
         store["z"] = False  # == 0
+        store["zero"] = -0.0  # == 0.0
+        store["list"] = 1
+        store["s"] = ["1"]
 
     request_with(manager, retype)
     data, version = stored(driver)
@@ -73,7 +77,11 @@ def test_values_equal_in_python_but_not_in_json_are_saved() -> None:
         ("flag", int),
         ("n", float),
         ("z", bool),
+        ("zero", float),
+        ("list", int),
+        ("s", list),
     ]
+    assert math.copysign(1.0, data["zero"]) == -1.0
 
 
 def test_changes_made_in_place_after_reading_or_setting_are_saved() -> None:

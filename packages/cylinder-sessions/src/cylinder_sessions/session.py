@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import json
+import math
 import secrets
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -440,6 +441,17 @@ class Session:
         raise SessionError(f"`transact` on store `{name}` gave up after {MAX_ATTEMPTS} attempts")
 
 
+def _same_json(value: Any, before: Any) -> bool:
+    """Whether two values of the immutable types have the same JSON, found without encoding
+    them: of the same type and equal, a float of the same sign (``0.0`` is not ``-0.0``)."""
+    if value is before:
+        return True
+    kind = type(value)
+    if kind is not type(before) or value != before:
+        return False
+    return kind is not float or math.copysign(1.0, value) == math.copysign(1.0, before)
+
+
 def _lapsed(stored: StoreRecord, now: float) -> bool:
     return stored.expires is not None and stored.expires <= now
 
@@ -543,8 +555,10 @@ class Store(MutableMapping[str, Any]):
         for key, value in self._data.items():
             before = read.get(key, _UNSET)
             immutable = type(value) in _IMMUTABLE
-            if value is before and immutable:
-                continue  # the very value that was read, and it cannot have changed
+            if immutable and (
+                value is before or (type(before) in _IMMUTABLE and _same_json(value, before))
+            ):
+                continue  # the value read, or one with the same JSON
             last = known.get(key) if immutable else None
             if last is not None and last[0] is value:
                 text = last[1]
@@ -555,7 +569,11 @@ class Store(MutableMapping[str, Any]):
                     raise TypeError(
                         f"session store `{self.name}`, key {key!r} no longer holds JSON: {exc}"
                     ) from exc
-            if before is _UNSET or text != (base[key] if key in base else _dump(before)):
+            if before is _UNSET or immutable:
+                # a value of the immutable types that is not `_same_json` as the one read has
+                # another JSON, and its JSON is never that of a list or a dict
+                changed[key] = text
+            elif text != (base[key] if key in base else _dump(before)):
                 changed[key] = text
         return changed, read.keys() - self._data.keys()
 
