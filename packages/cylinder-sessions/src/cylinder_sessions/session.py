@@ -324,9 +324,11 @@ class Session:
             writes = {}
             for name, (changed, deleted) in changes.items():
                 stored = record.stores.get(name)
-                data: dict[str, Any] = {} if stored is None else _load_json(stored.data)
-                if stored is not None and _lapsed(stored, now):
+                data: dict[str, Any]
+                if stored is None or _lapsed(stored, now):
                     data = {}
+                else:
+                    data = self._stores[name].contents_of(stored)
                 for item in deleted:
                     data.pop(item, None)
                 data.update((item, _load_json(text)) for item, text in changed.items())
@@ -485,6 +487,7 @@ class Store(MutableMapping[str, Any]):
         self._read: dict[str, Any] = {}
         self._base: dict[str, str] = {}
         self._set: dict[str, tuple[Any, str]] = {}
+        self._stored: StoreRecord | None = None
         self.rebase(stored, now, decoded)
 
     def rebase(
@@ -500,6 +503,7 @@ class Store(MutableMapping[str, Any]):
         else:
             data = _load_json(stored.data) if decoded is None else decoded
         self._data = data
+        self._stored = None if stored is None or not data else stored  # what `_read` holds
         # what was read, value by value; the JSON of the values that can change in place
         self._read = dict(data)
         self._base = {
@@ -547,6 +551,14 @@ class Store(MutableMapping[str, Any]):
     def text(self) -> str:
         """The store's JSON, as it would be saved now."""
         return _store_text(self.name, self._data)
+
+    def contents_of(self, stored: StoreRecord) -> dict[str, Any]:
+        """A new dict of what ``stored`` holds, without decoding it when it is what this store
+        read and holds no list or dict (which may have been changed in place since)."""
+        if stored is self._stored and not self._base:
+            return dict(self._read)
+        data: dict[str, Any] = _load_json(stored.data)
+        return data
 
     def changes(self) -> tuple[dict[str, str], set[str]]:
         """(key -> JSON of each key set or changed, keys deleted) since the store was read."""
