@@ -74,6 +74,7 @@ class Session:
         self._manager = manager
         self._request: Request | None = request  # its cookie is read on first use only
         self._id: str | None = None  # the id of `_record`
+        self._key = ""  # the store's key for `_id`
         self._record: Record | None = None
         self._loaded = False
         self._read_only = False
@@ -166,7 +167,7 @@ class Session:
             manager.logger.warning("a stored session is not JSON (%s): it was deleted", exc)
             self._call(manager.driver.delete, key)
             return
-        self._id, self._record, self._decoded = sent, record, decoded
+        self._id, self._key, self._record, self._decoded = sent, key, record, decoded
 
     def _call(self, operation: Callable[..., T], *args: Any) -> T:
         """Run a driver call, turning an outage into the logged 503."""
@@ -197,10 +198,10 @@ class Session:
         owner = (None if self._record is None else self._record.user) if user is _UNSET else user
         if owner is not None and not isinstance(owner, str):
             raise TypeError(f"`user` must be a string or None, not {owner!r}")
-        old = self._id
+        old = None if self._id is None else self._key
         self._create(stores, owner, now)
         if old is not None:
-            self._call(manager.driver.delete, key_of(old))
+            self._call(manager.driver.delete, old)
 
     def destroy(self) -> None:
         """End the session: its record is deleted and the browser told to drop the cookie.
@@ -209,8 +210,9 @@ class Session:
         """
         self._load()
         if self._id is not None:
-            self._call(self._manager.driver.delete, key_of(self._id))
+            self._call(self._manager.driver.delete, self._key)
         self._id = self._record = None
+        self._key = ""
         self._stores.clear()
         self._cookie = None
         self._forget_cookie = True
@@ -292,7 +294,7 @@ class Session:
         if not manager.touch_due(record, now):
             return
         try:
-            live = manager.driver.touch(key_of(self._id), now, manager.idle_timeout)
+            live = manager.driver.touch(self._key, now, manager.idle_timeout)
         except StoreUnavailable as exc:
             manager.logger.error("the session store is unavailable; expiry not moved: %s", exc)
             return
@@ -318,7 +320,7 @@ class Session:
             self._create(self._snapshot(now), None, now)
             return
         assert self._id is not None
-        key = key_of(self._id)
+        key = self._key
         record: Record = self._record
         for _attempt in range(MAX_ATTEMPTS):
             writes = {}
@@ -394,11 +396,12 @@ class Session:
         record = Record(user, now, deadline, min(deadline, now + manager.idle_timeout), stores)
         for _attempt in range(3):  # a clash of 256-bit ids does not happen; a bug might
             session_id = new_id()
-            if self._call(manager.driver.create, key_of(session_id), record):
+            key = key_of(session_id)
+            if self._call(manager.driver.create, key, record):
                 break
         else:
             raise SessionError("no new session id could be stored: the store refuses new keys")
-        self._id, self._record = session_id, record
+        self._id, self._key, self._record = session_id, key, record
         self._extended = True
         for name, store in self._stores.items():
             store.rebase(stores.get(name), now)
@@ -413,7 +416,7 @@ class Session:
             self._create(self._snapshot(manager.clock()), None, manager.clock())
         assert self._id is not None
         assert self._record is not None
-        key = key_of(self._id)
+        key = self._key
         record: Record = self._record
         for _attempt in range(MAX_ATTEMPTS):
             now = manager.clock()
