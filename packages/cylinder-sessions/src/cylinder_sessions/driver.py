@@ -177,6 +177,23 @@ class WriteResult:
     current: Record | None = None
 
 
+def merged_stores(
+    record: Record, writes: Mapping[str, StoreWrite]
+) -> dict[str, StoreRecord] | None:
+    """The stores of ``record`` with ``writes`` applied, each written store's version one more
+    than expected; None when any store's version is not the one its write expected (a
+    conflict). For drivers that check and merge in Python under their own lock or transaction.
+    """
+    for name, change in writes.items():
+        current = record.stores.get(name)
+        if (current.version if current is not None else 0) != change.expected:
+            return None
+    stores = dict(record.stores)
+    for name, change in writes.items():
+        stores[name] = StoreRecord(change.data, change.expected + 1, change.expires)
+    return stores
+
+
 @runtime_checkable
 class Driver(Protocol):
     """A session store. See the module's docstring for what each method guarantees."""

@@ -6,7 +6,14 @@ import dataclasses
 import threading
 from collections.abc import Mapping
 
-from .driver import Record, StoreRecord, StoreUnavailable, StoreWrite, WriteResult, Written
+from .driver import (
+    Record,
+    StoreUnavailable,
+    StoreWrite,
+    WriteResult,
+    Written,
+    merged_stores,
+)
 
 __all__ = ["MemoryDriver"]
 
@@ -64,13 +71,9 @@ class MemoryDriver:
             record = self._live(key, now)
             if record is None:
                 return WriteResult(Written.MISSING)
-            for name, change in writes.items():
-                current = record.stores.get(name)
-                if (current.version if current is not None else 0) != change.expected:
-                    return WriteResult(Written.CONFLICT, record)
-            stores = dict(record.stores)
-            for name, change in writes.items():
-                stores[name] = StoreRecord(change.data, change.expected + 1, change.expires)
+            stores = merged_stores(record, writes)
+            if stores is None:
+                return WriteResult(Written.CONFLICT, record)
             self.records[key] = dataclasses.replace(
                 record, stores=stores, expires=_later(record, now, idle)
             )

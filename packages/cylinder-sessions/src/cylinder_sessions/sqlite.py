@@ -10,7 +10,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from .driver import Record, StoreRecord, StoreUnavailable, StoreWrite, WriteResult, Written
+from .driver import (
+    Record,
+    StoreRecord,
+    StoreUnavailable,
+    StoreWrite,
+    WriteResult,
+    Written,
+    merged_stores,
+)
 
 __all__ = ["SQLiteDriver"]
 
@@ -149,13 +157,9 @@ class SQLiteDriver:
             record = None if row is None else _record(row)
             if record is None:
                 return WriteResult(Written.MISSING)
-            for name, change in writes.items():
-                current = record.stores.get(name)
-                if (current.version if current is not None else 0) != change.expected:
-                    return WriteResult(Written.CONFLICT, record)
-            stores = dict(record.stores)
-            for name, change in writes.items():
-                stores[name] = StoreRecord(change.data, change.expected + 1, change.expires)
+            stores = merged_stores(record, writes)
+            if stores is None:
+                return WriteResult(Written.CONFLICT, record)
             conn.execute(
                 "UPDATE cylinder_sessions SET stores = ?, expires = MAX(expires, MIN(deadline, ?))"
                 " WHERE key = ?",
