@@ -13,11 +13,27 @@ in both placements in turn, ``--rounds`` times; the median round is shown:
 - ``pinned``: the server (every thread of every process) on core 0, the load on core 1;
 - ``shared``: both free to use every core, as the scheduler likes.
 
-Next to requests/second: p50 and p99 latency, and context switches per request of the server
-(``voluntary_ctxt_switches`` + ``nonvoluntary_ctxt_switches`` of all its threads, from
-``/proc``). With ``strace`` installed, one more short run per peer (the root route, 8
-connections, shared) counts the server's system calls per request (``strace -c -f``; the
-server is much slower under ``strace``, the counts per request are what matter).
+Next to requests/second: p50 and p99 latency, and per request of the server (all its threads,
+from ``/proc``) its context switches (``voluntary_ctxt_switches`` +
+``nonvoluntary_ctxt_switches``) and its CPU time (``schedstat``). Under each placement: how much
+CPU the machine's other processes took during the cells, since a busy machine makes every figure
+noise. With ``strace`` installed, one more short run per peer (the root route, 8 connections,
+shared) counts the server's system calls per request (``strace -c -f``; the server is much
+slower under ``strace``, and every stop of a thread makes its GIL hand-offs contended, so the
+``futex`` counts are strace's as much as the server's: compare them between peers only).
+
+**waitress, shared, 8 and 32 connections.** There waitress's I/O thread can spin: its
+``HTTPChannel.writable()`` is true while a response waits in the channel's output buffer, even
+while the worker thread that wrote it holds the buffer's lock to send it itself, so ``select``
+returns at once, ``handle_write`` cannot take the lock and does nothing, and the loop goes round
+again. Each round drops and takes back the GIL; with the server's threads on two cores, the
+worker woken on the other core finds it taken again, until CPython's switch interval (5 ms)
+forces a hand-off. Some cells then drop to a few hundred requests a second with hundreds of
+context switches, and several milliseconds of server CPU, per request: that is the server, not
+the application, and the shared table marks the cells where the server's CPU per request is more
+than twice its pinned figure. No waitress setting stops it (``threads``, ``asyncore_use_poll``,
+``channel_request_lookahead`` were tried); with the server on one core it does not happen, where
+the load generator runs does not matter. See benchmarks/README.md.
 
 Named ``real_socket.py``, not ``socket.py``: run as a script, its folder comes first on the
 module path, and a ``socket.py`` there would be imported by every ``import socket``.
@@ -85,7 +101,10 @@ class Cell:
     p50: list[float] = field(default_factory=list)
     p99: list[float] = field(default_factory=list)
     switches: list[float] = field(default_factory=list)
+    server_cpu_us: list[float] = field(default_factory=list)
     load_cpu_us: list[float] = field(default_factory=list)
+    #: CPU time the machine's other processes took during each run, in cores.
+    other_cores: list[float] = field(default_factory=list)
     errors: int = 0
 
 
@@ -178,7 +197,8 @@ def process_tree(pid: int) -> list[int]:
             continue
         ppid = int(stat.rpartition(")")[2].split()[1])
         parents.setdefault(ppid, []).append(int(name))
-    found, todo = [], [pid]
+    found: list[int] = []
+    todo = [pid]
     while todo:
         current = todo.pop()
         found.append(current)
@@ -197,8 +217,8 @@ def tasks(pids: list[int]) -> list[tuple[int, int]]:
     return found
 
 
-def switches(pids: list[int]) -> dict[int, int]:
-    """Context switches so far of each thread of ``pids``."""
+def thread_counters(pids: list[int]) -> dict[int, tuple[int, int]]:
+    """Context switches and CPU nanoseconds so far of each thread of ``pids``."""
     counts = {}
     for pid, tid in tasks(pids):
         try:
@@ -207,10 +227,22 @@ def switches(pids: list[int]) -> dict[int, int]:
                 for line in file:
                     if line.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")):
                         total += int(line.split()[1])
-            counts[tid] = total
-        except (OSError, ValueError):
+            with open(f"/proc/{pid}/task/{tid}/schedstat", encoding="ascii") as file:
+                cpu_ns = int(file.read().split()[0])
+            counts[tid] = (total, cpu_ns)
+        except (OSError, ValueError, IndexError):
             continue
     return counts
+
+
+def machine_cpu_ns() -> int:
+    """CPU time all processes have used so far (``/proc/stat``: user to steal), in ns."""
+    with open("/proc/stat", encoding="ascii") as file:
+        fields = file.readline().split()[1:]
+    # user nice system idle iowait irq softirq steal: user, nice, system and steal (time the
+    # hypervisor gave to others); interrupts are left out, loopback traffic is handled there
+    busy = sum(int(fields[index]) for index in (0, 1, 2, 7) if index < len(fields))
+    return busy * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def place(pids: list[int], placement: str) -> None:
@@ -227,17 +259,26 @@ def place(pids: list[int], placement: str) -> None:
 
 def measure(server: Server, path: str, connections: int, duration: float, cell: Cell) -> None:
     pids = process_tree(server.process.pid)
-    before = switches(pids)
-    cpu = time.process_time()
+    before = thread_counters(pids)
+    machine = machine_cpu_ns()
+    cpu = time.process_time_ns()
+    wall = time.perf_counter_ns()
     result = run_load(server.port, path, connections, duration)
-    cpu = time.process_time() - cpu
-    after = switches(pids)
-    switched = sum(after[tid] - before[tid] for tid in after if tid in before)
+    wall = time.perf_counter_ns() - wall
+    cpu = time.process_time_ns() - cpu
+    machine = machine_cpu_ns() - machine
+    after = thread_counters(pids)
+    common = [tid for tid in after if tid in before]
+    switched = sum(after[tid][0] - before[tid][0] for tid in common)
+    server_ns = sum(after[tid][1] - before[tid][1] for tid in common)
+    requests = result.requests or 1
     cell.rates.append(result.rate)
     cell.p50.append(result.percentile_ms(0.50))
     cell.p99.append(result.percentile_ms(0.99))
-    cell.switches.append(switched / result.requests if result.requests else 0.0)
-    cell.load_cpu_us.append(cpu * 1e6 / result.requests if result.requests else 0.0)
+    cell.switches.append(switched / requests)
+    cell.server_cpu_us.append(server_ns / 1e3 / requests)
+    cell.load_cpu_us.append(cpu / 1e3 / requests)
+    cell.other_cores.append(max(0, machine - server_ns - cpu) / wall)
     cell.errors += result.errors
 
 
@@ -321,6 +362,25 @@ def print_tables(
                 f" {median(cells[placement, peer, r, c].switches):.1f} |" for r, c in columns
             )
             print(f"| {peer} |{row}")
+        print(f"\n| server CPU µs / request |{head}\n{rule}")
+        for peer in peers:
+            row = "".join(
+                f" {median(cells[placement, peer, r, c].server_cpu_us):,.0f} |" for r, c in columns
+            )
+            print(f"| {peer} |{row}")
+        if placement != "pinned" and "pinned" in placements:
+            spinning = [
+                f"{peer} {route} c{level}"
+                for peer in peers
+                for route, level in columns
+                if median(cells[placement, peer, route, level].server_cpu_us)
+                > 2 * median(cells["pinned", peer, route, level].server_cpu_us)
+            ]
+            if spinning:
+                print(
+                    "\nthe server used more than twice its pinned CPU per request (the server's "
+                    f"own loop, not the application; read no ratio there): {', '.join(spinning)}"
+                )
         errors = {
             f"{peer} {route} c{level}": cell.errors
             for (where, peer, route, level), cell in cells.items()
@@ -342,6 +402,18 @@ def print_tables(
             f"load generator CPU per request: {min(load_cpu):.0f} to {max(load_cpu):.0f} µs "
             "(the medians of the cells)"
         )
+        other = sorted(
+            share
+            for (where, *_), cell in cells.items()
+            if where == placement
+            for share in cell.other_cores
+        )
+        if other:
+            print(
+                f"other processes on the machine during the runs: median {median(other):.2f} "
+                f"cores, at most {other[-1]:.2f} (over 0.1, the figures above are not a quiet "
+                "machine's)"
+            )
 
 
 def main() -> None:
