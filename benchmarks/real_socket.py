@@ -17,10 +17,10 @@ Next to requests/second: p50 and p99 latency, and per request of the server (all
 from ``/proc``) its context switches (``voluntary_ctxt_switches`` +
 ``nonvoluntary_ctxt_switches``) and its CPU time (``schedstat``). Under each placement: how much
 CPU the machine's other processes took during the cells, since a busy machine makes every figure
-noise. With ``strace`` installed, one more short run per peer (the root route, 8 connections,
-shared) counts the server's system calls per request (``strace -c -f``; the server is much
-slower under ``strace``, and every stop of a thread makes its GIL hand-offs contended, so the
-``futex`` counts are strace's as much as the server's: compare them between peers only).
+noise. Then one more short run per peer (the root route, 8 connections, pinned where there are
+2 cores, since shared waitress's own loop would be counted too) counts the server's system calls
+per request with ``perf stat`` where it can, else ``strace -c -f`` (see ``_syscalls.py``: under
+``strace`` the ``futex`` counts are mostly strace's own).
 
 **waitress, shared, 8 and 32 connections.** There waitress's I/O thread can spin: its
 ``HTTPChannel.writable()`` is true while a response waits in the channel's output buffer, even
@@ -46,12 +46,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import http.client
 import importlib.util
 import json
 import os
 import shlex
-import shutil
 import signal
 import socket
 import statistics
@@ -63,8 +63,9 @@ from dataclasses import dataclass, field
 
 from _apps import source_line
 from _bench import ROUTES, Reply, check_reply, machine_line
-from _load import LoadResult, run_load
+from _load import run_load
 from _serve import APPS, SERVERS
+from _syscalls import Syscalls, count, tool
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLACEMENTS = ("pinned", "shared")
@@ -208,7 +209,7 @@ def process_tree(pid: int) -> list[int]:
 
 def tasks(pids: list[int]) -> list[tuple[int, int]]:
     """Every (process, thread) of ``pids``."""
-    found = []
+    found: list[tuple[int, int]] = []
     for pid in pids:
         try:
             found.extend((pid, int(tid)) for tid in os.listdir(f"/proc/{pid}/task"))
@@ -280,37 +281,6 @@ def measure(server: Server, path: str, connections: int, duration: float, cell: 
     cell.load_cpu_us.append(cpu / 1e3 / requests)
     cell.other_cores.append(max(0, machine - server_ns - cpu) / wall)
     cell.errors += result.errors
-
-
-def count_syscalls(server: Server, path: str, seconds: float) -> tuple[float, dict[str, float]]:
-    """System calls per request of the server under ``strace -c -f``: total, and by name."""
-    with tempfile.NamedTemporaryFile(suffix=".strace", delete=False) as out:
-        summary = out.name
-    pids = process_tree(server.process.pid)
-    command = ["strace", "-c", "-f", "-o", summary]
-    for pid in pids:
-        command += ["-p", str(pid)]
-    tracer = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(1.0)  # attached to every thread
-        result: LoadResult = run_load(server.port, path, 8, seconds, timeout=20)
-    finally:
-        tracer.send_signal(signal.SIGINT)
-        try:
-            tracer.wait(30)
-        except subprocess.TimeoutExpired:
-            tracer.kill()
-            tracer.wait(5)
-    calls: dict[str, int] = {}
-    with open(summary, encoding="utf-8", errors="replace") as file:
-        for line in file:
-            parts = line.split()
-            if len(parts) >= 5 and parts[0].replace(".", "").isdigit() and parts[3].isdigit():
-                calls[parts[-1]] = int(parts[3])
-    os.unlink(summary)
-    requests = result.requests or 1
-    total = calls.pop("total", sum(calls.values()))
-    return total / requests, {name: count / requests for name, count in calls.items()}
 
 
 def installed(kind: str) -> bool:
@@ -427,7 +397,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the median is shown")
     parser.add_argument("--threads", type=int, default=4, help="server threads (sync: workers)")
     parser.add_argument(
-        "--strace-seconds", type=float, default=1.0, help="seconds of load under strace; 0: none"
+        "--syscall-seconds",
+        "--strace-seconds",
+        dest="syscall_seconds",
+        type=float,
+        default=1.0,
+        help="seconds of load while system calls are counted; 0: none",
     )
     parser.add_argument("--json", help="also write every run's figures to this file")
     args = parser.parse_args()
@@ -448,7 +423,9 @@ def main() -> None:
         parser.error("pinning needs 2 cores or more")
     missing = [kind for kind in kinds if not installed(kind)]
     kinds = [kind for kind in kinds if kind not in missing]
-    use_strace = args.strace_seconds > 0 and shutil.which("strace") is not None
+    counter = tool() if args.syscall_seconds > 0 else None
+    # where waitress's loop does not spin (see above), so its calls are the application's
+    counted_in = "pinned" if (os.cpu_count() or 1) >= 2 else "shared"
 
     print(f"command: {shlex.join(['python', *sys.argv])}")
     print(machine_line())
@@ -460,13 +437,16 @@ def main() -> None:
     )
     if missing:
         print(f"not installed, left out: {', '.join(missing)}")
-    if args.strace_seconds > 0 and not use_strace:
-        print("strace is not installed (Debian: apt-get install -y strace): no system calls")
+    if args.syscall_seconds > 0 and counter is None:
+        print(
+            "neither perf nor strace can count system calls here (Debian: apt-get install -y "
+            "linux-perf, or strace): no system calls"
+        )
 
     everything: dict[str, object] = {}
     for kind in kinds:
         cells: dict[tuple[str, str, str, int], Cell] = {}
-        syscalls: dict[str, tuple[float, dict[str, float]]] = {}
+        syscalls: dict[str, Syscalls] = {}
         servers: list[Server] = []
         with tempfile.TemporaryDirectory(prefix="cylinder-socket-") as temp:
             try:
@@ -486,27 +466,32 @@ def main() -> None:
                                     key = (placement, server.label, route, level)
                                     cell = cells.setdefault(key, Cell())
                                     measure(server, ROUTES[route], level, args.duration, cell)
-                if use_strace:
+                if counter:
                     for server in servers:
-                        place(process_tree(server.process.pid), "shared")
-                        syscalls[server.label] = count_syscalls(
-                            server, ROUTES["root"], args.strace_seconds
+                        pids = process_tree(server.process.pid)
+                        place(pids, counted_in)
+                        load = functools.partial(
+                            run_load, server.port, ROUTES["root"], 8, args.syscall_seconds, 20
                         )
+                        syscalls[server.label] = count(pids, load, counter)
             finally:
                 os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
                 for server in servers:
                     stop_server(server)
         print_tables(kind, cells, peers, routes, levels, placements)
         if syscalls:
-            print(f"\n| {kind}: system calls / request (root, c8, under strace) | all | futex |")
-            print("| --- | ---: | ---: |")
-            for peer, (total, names) in syscalls.items():
-                top = sorted(names.items(), key=lambda item: -item[1])[:5]
-                shown = ", ".join(f"{name} {count:.1f}" for name, count in top)
-                print(f"| {peer}: {shown} | {total:.1f} | {names.get('futex', 0.0):.1f} |")
+            print(
+                f"\n| {kind}: system calls / request (root, c8, {counted_in}, {counter}) "
+                "| all | futex |\n| --- | ---: | ---: |"
+            )
+            for peer, calls in syscalls.items():
+                top = sorted(calls.names.items(), key=lambda item: -item[1])[:5]
+                shown = ", ".join(f"{name} {number:.1f}" for name, number in top)
+                futex = calls.names.get("futex", 0.0)
+                print(f"| {peer}: {shown} | {calls.total:.1f} | {futex:.1f} |")
         everything[kind] = {
             "cells": {" ".join(map(str, key)): cell.__dict__ for key, cell in cells.items()},
-            "syscalls": syscalls,
+            "syscalls": {peer: calls.__dict__ for peer, calls in syscalls.items()},
         }
     if args.json:
         with open(args.json, "w", encoding="utf-8") as file:
