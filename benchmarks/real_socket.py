@@ -27,13 +27,15 @@ per request with ``perf stat`` where it can, else ``strace -c -f`` (see ``_sysca
 while the worker thread that wrote it holds the buffer's lock to send it itself, so ``select``
 returns at once, ``handle_write`` cannot take the lock and does nothing, and the loop goes round
 again. Each round drops and takes back the GIL; with the server's threads on two cores, the
-worker woken on the other core finds it taken again, until CPython's switch interval (5 ms)
-forces a hand-off. Some cells then drop to a few hundred requests a second with hundreds of
-context switches, and several milliseconds of server CPU, per request: that is the server, not
-the application, and the shared table marks the cells where the server's CPU per request is more
-than twice its pinned figure. No waitress setting stops it (``threads``, ``asyncore_use_poll``,
-``channel_request_lookahead`` were tried); with the server on one core it does not happen, where
-the load generator runs does not matter. See benchmarks/README.md.
+worker woken on the other core mostly finds it taken again, and it needs the GIL to finish the
+send and let go of the lock (at worst CPython's switch interval, 5 ms, forces the hand-off).
+Some cells then drop to a few hundred requests a second, with hundreds of context switches and
+milliseconds of server CPU per request: that is the server, not the application, and the shared
+table names the cells where the server's CPU per request is more than twice its pinned figure.
+No waitress setting stops it (``threads`` 1 to 8, ``asyncore_use_poll``,
+``channel_request_lookahead`` were tried). With the server on one core the loop goes round a
+few times per request and costs little, wherever the load generator runs; with the load
+generator pinned and the server free, it spins as much as shared. See benchmarks/README.md.
 
 Named ``real_socket.py``, not ``socket.py``: run as a script, its folder comes first on the
 module path, and a ``socket.py`` there would be imported by every ``import socket``.
