@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import SiteError
 
@@ -24,6 +24,12 @@ class Site:
 
     site_dir: str
     site_name: str
+    #: ``<site_dir>/<site_name>``: where the site's URL paths below ``/`` live (made once: every
+    #: request asks for it).
+    folder: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folder", os.path.join(self.site_dir, self.site_name))
 
     @classmethod
     def from_app_map(cls, site_dir: object, site_name: object) -> Site:
@@ -54,8 +60,3 @@ class Site:
                 "not starting with `.`, not `__pycache__`"
             )
         return cls(os.path.abspath(path), site_name)
-
-    @property
-    def folder(self) -> str:
-        """``<site_dir>/<site_name>``: where the site's URL paths below ``/`` live."""
-        return os.path.join(self.site_dir, self.site_name)
