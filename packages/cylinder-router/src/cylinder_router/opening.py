@@ -35,6 +35,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -78,6 +79,12 @@ _WALKS = os.open in os.supports_dir_fd
 #: The usual case in one system call, where Linux has ``openat2`` (a constant: the C function
 #: and the flags it is called with).
 _OPENAT2 = load_openat2(_FILE_FLAGS)
+#: What starts an absolute path: ``isabs`` without its cost on the hot path.
+_SEPARATORS = frozenset(sep for sep in ("/", os.sep, os.altsep) if sep)
+#: Whether paths may start with a drive (``C:x`` is not relative to anything either).
+_DRIVES = bool(os.path.splitdrive("C:x")[0])
+_FS_ENCODING = sys.getfilesystemencoding()
+_FS_ERRORS = sys.getfilesystemencodeerrors()
 #: Names that take the full walk: ``..`` and the empty and ``.`` names it drops.
 _ODD_NAMES = frozenset({"", ".", ".."})
 #: What ``open`` says, by system, when ``O_NOFOLLOW`` met a link (or ``O_DIRECTORY`` a non-folder).
@@ -87,7 +94,7 @@ _MAYBE_LINK = frozenset(
 
 
 def open_beneath(
-    base: str, relative: str, *, refusal: Refusal | None = None
+    base: str, relative: str, *, refusal: Refusal | None = None, base_fd: int | None = None
 ) -> tuple[int, os.stat_result]:
     """Open the regular file ``base/relative`` for reading, without ever leaving ``base``.
 
@@ -102,6 +109,9 @@ def open_beneath(
         as ``("a", "b.txt")``): a reason to refuse it, or None. Called once the file is open,
         when a symbolic link was followed on the way; without one the names are those asked
         for, which the caller has judged already.
+    :param base_fd: an open descriptor of ``base`` (``O_PATH`` will do) that the caller knows
+        is still what ``base`` leads to (:class:`~.handles.FolderHandles` keeps such ones): the
+        usual case then opens nothing but the file. It is not closed.
     :returns: the descriptor and its ``fstat``.
     :raises ValueError: when ``relative`` is absolute or holds a NUL.
     :raises MissingFileError: nothing there (or a file where a folder is needed).
@@ -112,42 +122,50 @@ def open_beneath(
     """
     if "\x00" in relative or "\x00" in base:
         raise ValueError(f"`relative` {relative!r} and `base` {base!r} must not hold a NUL")
-    if os.path.isabs(relative) or os.path.splitdrive(relative)[0]:
+    if relative[:1] in _SEPARATORS or (_DRIVES and os.path.splitdrive(relative)[0]):
         raise ValueError(f"`relative` {relative!r} must be a path relative to `base`")
     if not _WALKS:
         return _open_by_name(base, relative, refusal)
     names = relative.split("/")
     if _ODD_NAMES.isdisjoint(names):
-        found = _direct(base, names)
+        found = _direct(base, relative, names, base_fd)
         if found is not None:
             return found
     return _Walk(base, relative).run(_split(relative), refusal)
 
 
-def _direct(base: str, names: list[str]) -> tuple[int, os.stat_result] | None:
+def _direct(
+    base: str, relative: str, names: list[str], base_fd: int | None
+) -> tuple[int, os.stat_result] | None:
     """The usual case in as few steps as the rules allow: each name a plain folder, the last a
     regular file, no link anywhere. None for anything else, which :class:`_Walk` then does
-    again in full (and explains)."""
-    try:
-        folder = os.open(base, _BASE_FLAGS)
-    except OSError:
-        return None
+    again in full (and explains). ``base_fd``, when given, stands for ``base`` and stays open."""
+    if base_fd is None:
+        try:
+            folder = os.open(base, _BASE_FLAGS)
+        except OSError:
+            return None
+    else:
+        folder = base_fd
     if _OPENAT2 is not None:
         try:
-            fd = _OPENAT2(folder, os.fsencode("/".join(names)))
+            fd = _OPENAT2(folder, relative.encode(_FS_ENCODING, _FS_ERRORS))  # os.fsencode
         finally:
-            os.close(folder)
+            if folder != base_fd:
+                os.close(folder)
         return _regular(fd) if fd >= 0 else None
     try:
         for name in names[:-1]:
             inner = os.open(name, _FOLDER_FLAGS, dir_fd=folder)
-            os.close(folder)
+            if folder != base_fd:
+                os.close(folder)
             folder = inner
         fd = os.open(names[-1], _FILE_FLAGS, dir_fd=folder)
     except OSError:
         return None
     finally:
-        os.close(folder)
+        if folder != base_fd:
+            os.close(folder)
     return _regular(fd)
 
 
