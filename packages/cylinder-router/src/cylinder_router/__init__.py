@@ -27,9 +27,10 @@ of the folder, never blocks on a FIFO, and gives a descriptor of a regular file 
 
 ``__all__`` lists what such tools need. The runtime also imports, by name, what serving requests
 takes and tools do not: :class:`DirectoryCache` and :class:`FolderWatch` (listings checked with
-inotify instead of ``stat``), and the path-safety helpers :func:`is_inside`,
-:func:`is_lookup_safe` and :func:`target_refusal`, which :class:`Router` and :func:`route_table`
-already apply.
+inotify instead of ``stat``), :class:`FolderHandles` (site folders kept open while the watch
+vouches for them, for ``open_beneath``'s ``base_fd``), and the path-safety helpers
+:func:`is_inside`, :func:`is_lookup_safe` and :func:`target_refusal`, which :class:`Router`
+and :func:`route_table` already apply.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ from .filenames import (
     near_miss,
     parse_filename,
 )
+from .handles import FolderHandles as FolderHandles
 from .listing import DirectoryCache as DirectoryCache
 from .listing import Listing, SegmentFiles
 from .methods import method_refusal
