@@ -7,6 +7,7 @@ Every test runs twice: with inotify events (the default on Linux) and with `stat
 from __future__ import annotations
 
 import contextlib
+import http.client
 import logging
 import os
 import socket
@@ -357,10 +358,22 @@ def test_half_written_handler_on_a_real_server(tmp_path: Path, kind: str) -> Non
         # process knows nothing of a save begun before it watched (docs/reload.md).
         workers = server.worker_pids()
         loaded: set[int] = set()
-        for _ in range(400):
-            reply = request(server, "GET", "/guarded", TOKEN)  # a new connection each time
-            assert reply.status == 200
-            loaded.add(int(reply.body.split()[0]))
+        for _ in range(100):
+            # A connection held open without a request keeps one sync worker waiting on it, so
+            # the request in between goes to another: both workers answer, however the machine
+            # schedules them (left to chance, one busy worker could take every connection).
+            held = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            held.connect()
+            try:
+                reply = request(server, "GET", "/guarded", TOKEN)
+                assert reply.status == 200
+                loaded.add(int(reply.body.split()[0]))
+                held.request("GET", "/guarded", headers=TOKEN)
+                answer = held.getresponse()
+                assert answer.status == 200
+                loaded.add(int(answer.read().split()[0]))
+            finally:
+                held.close()
             if loaded == workers:
                 break
         assert loaded == workers
@@ -454,3 +467,55 @@ def test_handler_target_replaced_by_a_fifo_socket_or_device_answers_500_at_once(
     message = str(failure.exc_info[1])
     assert str(handler) in message
     assert "not a regular file" in message
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.parametrize("how", ["renamed", "link switched", "removed"])
+def test_a_site_folder_swapped_for_another_serves_the_new_folder_at_once(
+    client_for: Callable[..., Client], sites: Path, how: str
+) -> None:
+    """A deploy that swaps the whole site folder (a rename, or a `webapp1 -> release` link
+    switched atomically) is seen by the next static request: no descriptor of the folder
+    before outlives the swap."""
+    client = client_for({"webapp1/css/a.css": "old"})
+    site = sites / "webapp1"
+    if how == "link switched":
+        site.rename(sites / "release1")
+        site.symlink_to("release1")
+    for _ in range(3):
+        assert client.get("/css/a.css").data == b"old"
+    (sites / "release2" / "css").mkdir(parents=True)
+    (sites / "release2" / "css" / "a.css").write_text("new")
+    if how == "renamed":
+        site.rename(sites / "previous")
+        (sites / "release2").rename(site)
+    elif how == "link switched":
+        (sites / "next").symlink_to("release2")
+        (sites / "next").replace(site)
+    else:
+        site.rename(sites / "previous")
+    expected = (404, b"") if how == "removed" else (200, b"new")
+    reply = client.get("/css/a.css")
+    assert (reply.status_code, reply.data if reply.status_code == 200 else b"") == expected
+    if how != "removed":
+        assert client.get("/css/a.css").data == b"new"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts /proc/self/fd")
+def test_static_requests_keep_no_descriptor_open_beyond_the_site_folders(
+    client_for: Callable[..., Client], sites: Path
+) -> None:
+    """The site folder's descriptor is kept while nothing changes and let go of when it is
+    opened again: many requests, each after a change in the folder, leave no descriptor."""
+    client = client_for({"webapp1/a.txt": "one"})
+    assert client.get("/a.txt").data == b"one"
+    before = open_descriptors()
+    for index in range(60):
+        (sites / "webapp1" / f"new{index}.txt").write_text("x")
+        reply = client.get("/a.txt")
+        assert reply.data == b"one"
+        reply.close()
+    assert open_descriptors() <= before + 1

@@ -273,6 +273,7 @@ class Application:
         stops logging after, and checks files with ``stat`` if it is called again."""
         if self._watch is not None:
             self._watch.close()
+        self._pipeline.close()
         self._stop_logs()
 
 

@@ -19,7 +19,15 @@ from werkzeug.sansio.response import Response as SansIOResponse
 from werkzeug.wrappers import Request, Response
 
 from cylinder_logging import escape_controls
-from cylinder_router import FolderWatch, Outcome, Resolution, RouteFile, Router, Site
+from cylinder_router import (
+    FolderHandles,
+    FolderWatch,
+    Outcome,
+    Resolution,
+    RouteFile,
+    Router,
+    Site,
+)
 
 from .aborter import Abort
 from .errors import SITE_CODE_FAILURES, AppMapError
@@ -97,6 +105,7 @@ class Pipeline:
         "_app_map",
         "_app_map_plan",
         "_debug",
+        "_folders",
         "_loader",
         "_log",
         "_provided",
@@ -125,6 +134,8 @@ class Pipeline:
         self._log = log
         self._sites: dict[tuple[str, str], Site] = {}
         self._watch = watch
+        # Site folders kept open for static files, while the watch vouches for them.
+        self._folders = FolderHandles(watch)
         self._debug = debug
         self._provided = provided
 
@@ -161,6 +172,10 @@ class Pipeline:
         if started:
             self._finish_provided(ex, started)
         return ex.response
+
+    def close(self) -> None:
+        """Let go of the site folders kept open (each closes once no request uses it)."""
+        self._folders.clear()
 
     def _exchange(self, request: Request) -> Exchange:
         response = Response()
@@ -240,7 +255,15 @@ class Pipeline:
             assert resolution.static_file is not None
             assert ex.site is not None
             relative = "/".join(resolution.path.segments)  # static_file, below the site folder
-            serve_file(ex.request, ex.response, ex.site.folder, relative)
+            site = ex.site
+            handle = self._folders.get(site.folder, site.site_dir)
+            serve_file(
+                ex.request,
+                ex.response,
+                site.folder,
+                relative,
+                folder_fd=None if handle is None else handle.fd,
+            )
         elif outcome is Outcome.OPTIONS:
             ex.response.status_code = 204
             ex.response.headers["Allow"] = resolution.allow_header

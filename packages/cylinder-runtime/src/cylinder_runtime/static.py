@@ -20,6 +20,7 @@ import mimetypes
 import os
 from typing import TYPE_CHECKING
 
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import NotFound, PreconditionFailed
 from werkzeug.http import http_date, parse_date, parse_etags, parse_range_header
 from werkzeug.utils import get_content_type
@@ -69,7 +70,14 @@ def content_headers(path: str) -> tuple[str, str | None]:
     return get_content_type(mimetype, "utf-8"), None
 
 
-def serve_file(request: Request, response: Response, folder: str, relative: str) -> None:
+def serve_file(
+    request: Request,
+    response: Response,
+    folder: str,
+    relative: str,
+    *,
+    folder_fd: int | None = None,
+) -> None:
     """Fill ``response`` with the file ``relative`` below ``folder``, answering conditional and
     range requests.
 
@@ -78,6 +86,8 @@ def serve_file(request: Request, response: Response, folder: str, relative: str)
 
     :param folder: the site folder; nothing outside it is ever read.
     :param relative: the file's ``/``-separated path below ``folder``, as routed.
+    :param folder_fd: an open descriptor of ``folder`` that is still what its path leads to
+        (:class:`cylinder_router.FolderHandles`), to open the file from; it is not closed.
     :raises werkzeug.exceptions.NotFound: when the file cannot be served any more: it vanished
         or was replaced since it was routed by something that is not a servable file.
     :raises werkzeug.exceptions.PreconditionFailed: for a failed ``If-Match`` or
@@ -85,7 +95,7 @@ def serve_file(request: Request, response: Response, folder: str, relative: str)
     :raises werkzeug.exceptions.RequestedRangeNotSatisfiable: for a range beyond the file.
     """
     try:
-        fd, st = open_beneath(folder, relative, refusal=_never_served)
+        fd, st = open_beneath(folder, relative, refusal=_never_served, base_fd=folder_fd)
     except OpenBeneathError as exc:
         raise NotFound() from exc
     try:
@@ -102,21 +112,8 @@ def serve_file(request: Request, response: Response, folder: str, relative: str)
         else:
             response.response = _ClosingFileWrapper(file)
         response.direct_passthrough = True
-        response.headers["Content-Type"] = content_type
-        if encoding is not None:
-            response.headers["Content-Encoding"] = encoding
-        # A scan rather than `setdefault`: Werkzeug's raises and catches an HTTP error to say
-        # the header is missing, which costs this hot path more than the few headers here.
-        if not any(key.lower() == "cache-control" for key, _ in response.headers):
-            response.headers["Cache-Control"] = STATIC_CACHE_CONTROL
-        response.content_length = st.st_size
-        # The header itself: the `last_modified` property would parse what it formats.
-        response.headers["Last-Modified"] = http_date(int(st.st_mtime))
         etag = f"{st.st_mtime_ns:x}-{st.st_size:x}-{st.st_ino:x}"
-        response.set_etag(etag)
-        # Older Werkzeug 3.1 releases set it only when answering a Range request, too late to
-        # tell the client that it may ask for one.
-        response.accept_ranges = "bytes"
+        _describe(response.headers, content_type, encoding, st, etag)
         if any(key in request.environ for key in _CONDITIONAL_KEYS):
             _check_preconditions(request.environ, etag, int(st.st_mtime))
             response.make_conditional(
@@ -138,6 +135,37 @@ def serve_file(request: Request, response: Response, folder: str, relative: str)
         file.close()  # no body will be sent: do not hold the file until the response is closed
         response.response = []
         response.direct_passthrough = False
+
+
+def _describe(
+    headers: Headers, content_type: str, encoding: str | None, st: os.stat_result, etag: str
+) -> None:
+    """Set the headers that describe the file, in one pass over those already there.
+
+    ``set`` for each would scan the list once per header; here a header is replaced only if
+    the response holds it already (``Content-Type`` always does), else appended.
+    ``Cache-Control`` is added only when nobody set one.
+    """
+    fields = [
+        ("Content-Type", content_type),
+        ("Content-Length", str(st.st_size)),
+        # The header itself: the `last_modified` property would parse what it formats.
+        ("Last-Modified", http_date(int(st.st_mtime))),
+        ("ETag", f'"{etag}"'),  # strong: the tag is hex digits and dashes, nothing to quote
+        # Older Werkzeug 3.1 releases set it only when answering a Range request, too late to
+        # tell the client that it may ask for one.
+        ("Accept-Ranges", "bytes"),
+    ]
+    if encoding is not None:
+        fields.insert(1, ("Content-Encoding", encoding))
+    present = {key.lower() for key, _ in headers}
+    for key, value in fields:
+        if key.lower() in present:
+            headers.set(key, value)
+        else:
+            headers.add(key, value)
+    if "cache-control" not in present:
+        headers.add("Cache-Control", STATIC_CACHE_CONTROL)
 
 
 def _never_served(reached: tuple[str, ...]) -> str | None:
