@@ -43,9 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_ROUTES = ("root", "deep", "static")
 
 
-def child(
-    tree: str, routes: list[str], count: int, batches: int, level: str, warmup: int
-) -> None:
+def child(tree: str, routes: list[str], count: int, batches: int, level: str, warmup: int) -> None:
     """In a fresh interpreter: time ``routes`` on Cylinder from ``tree``; print JSON."""
     sys.path[:0] = sorted(glob.glob(os.path.join(tree, "packages", "*", "src")))
     sys.path.insert(0, HERE)
@@ -178,8 +176,10 @@ def main() -> None:
         for label in order:
             runs[label].append(measure(getattr(args, label), args))
     unit = {"time": "µs of CPU", "callgrind": "instructions", "strace": "system calls"}[args.meter]
-    how = f"lowest of {args.batches} batches of {args.count}" if args.meter == "time" else (
-        f"{args.count} requests against none, after {args.warmup}"
+    how = (
+        f"lowest of {args.batches} batches of {args.count}"
+        if args.meter == "time"
+        else (f"{args.count} requests against none, after {args.warmup}")
     )
     print(f"{unit} per request ({how}) over")
     print(f"{args.rounds} alternating rounds; level {args.level}; {time.strftime('%H:%M UTC')}")
