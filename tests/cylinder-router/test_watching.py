@@ -10,9 +10,10 @@ from __future__ import annotations
 import errno
 import gc
 import os
+import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -280,29 +281,95 @@ def test_queue_overflow_drops_every_watch(tmp_path: Path, watch: FolderWatch) ->
     assert watch.stamp(str(site)) is not None
 
 
-def test_a_forked_child_gets_its_own_queue(tmp_path: Path, watch: FolderWatch) -> None:
-    site = make(tmp_path / "site", "a.txt")
-    cache = DirectoryCache(watch=watch)
-    assert names(cache, site) == {"a.txt"}
+def in_a_child(child: Callable[[], bytes], then: Callable[[], None] = lambda: None) -> bytes:
+    """What ``child()`` answered, run in a forked process (ended after 20 s should it hang);
+    ``then()`` runs in the parent once the child is forked."""
     read_end, write_end = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: its polls must not take the parent's events
+    if pid == 0:
         try:
+            signal.alarm(20)
             os.close(read_end)
-            watch.poll()
-            (site / "child.txt").write_text("child")
-            watch.poll()
-            seen = names(cache, site)
-            os.write(write_end, b"ok" if seen == {"a.txt", "child.txt"} else repr(seen).encode())
+            os.write(write_end, child())
+        except BaseException as error:  # reported to the parent
+            os.write(write_end, repr(error).encode())
         finally:
             os._exit(0)
     os.close(write_end)
+    then()
     with os.fdopen(read_end, "rb") as pipe:
         report = pipe.read()
     os.waitpid(pid, 0)
-    assert report == b"ok"
+    return report
+
+
+def test_a_forked_child_gets_its_own_queue_and_never_takes_the_parents_events(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make(tmp_path / "site", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, site) == {"a.txt"}
+    go_read, go_write = os.pipe()
+
+    def child() -> bytes:
+        # No request asks which process it runs in: the fork itself made the watch let go.
+        asked: list[int] = []
+        real = os.getpid
+        monkeypatch.setattr(os, "getpid", lambda: asked.append(1) or real())
+        os.read(go_read, 1)  # the parent's change is queued now, on the queue they shared
+        watch.poll()  # must not take the parent's event
+        first = names(cache, site)
+        (site / "child.txt").write_text("child")
+        watch.poll()
+        second = names(cache, site)
+        if (first, second, asked) == ({"a.txt", "parent.txt"}, {*first, "child.txt"}, []):
+            return b"ok"
+        return repr((first, second, len(asked))).encode()
+
+    def parent() -> None:
+        (site / "parent.txt").write_text("parent")
+        os.write(go_write, b"g")
+
+    try:
+        assert in_a_child(child, parent) == b"ok"
+    finally:
+        os.close(go_read)
+        os.close(go_write)
     watch.poll()
-    assert names(cache, site) == {"a.txt", "child.txt"}  # the parent saw its event too
+    # the parent saw its own event, and the child's
+    assert names(cache, site) == {"a.txt", "parent.txt", "child.txt"}
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_fork_while_another_thread_holds_the_watch_leaves_the_child_a_working_watch(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    site = make(tmp_path / "site", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, site) == {"a.txt"}
+    holding, release = threading.Event(), threading.Event()
+
+    def busy() -> None:  # a request thread in the middle of applying events
+        with watch._lock:
+            holding.set()
+            release.wait(timeout=30)
+
+    thread = threading.Thread(target=busy)
+    thread.start()
+    try:
+        assert holding.wait(timeout=10)
+
+        def child() -> bytes:
+            (site / "child.txt").write_text("child")
+            watch.poll()
+            seen = names(cache, site)
+            return b"ok" if seen == {"a.txt", "child.txt"} else repr(seen).encode()
+
+        report = in_a_child(child)
+    finally:
+        release.set()
+        thread.join(timeout=10)
+    assert report == b"ok"
 
 
 def test_folder_on_a_filesystem_without_reliable_events_is_checked_by_stat(

@@ -1,13 +1,19 @@
 """The kernel side of :mod:`.watching`: Linux's inotify calls through the C library, and the
 events they report. The state (watches, stamps) is kept by :class:`~.watching.FolderWatch`.
+
+The look at the queue made for every request (:meth:`Inotify.waiting`) is a ``poll`` with no
+timeout called through :class:`ctypes.PyDLL`, which keeps the GIL during the call: the call
+cannot block, and letting go of the GIL for it would hand the GIL to another thread (on a busy
+server, a switch across cores) twice per request. The other calls are rare (a folder watched,
+events read) and are made as usual.
 """
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import struct
-import sys
 from collections.abc import Callable, Iterator
 
 __all__ = [
@@ -66,7 +72,9 @@ ENTRY_REPLACED = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB
 FOLDER_GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED
 
 _EVENT = struct.Struct("iIII")
+#: Bytes asked of one ``read``: far more than the largest event (16 bytes and a 256-byte name).
 READ_SIZE = 64 * 1024
+_POLLIN = 0x0001
 
 #: ``statfs`` magic numbers of the local filesystems whose changes all raise inotify events: ext2,
 #: ext3 and ext4, xfs, btrfs, tmpfs, overlay, zfs, f2fs, ramfs, bcachefs, reiserfs, jfs.
@@ -87,22 +95,27 @@ LOCAL_FILESYSTEMS = frozenset(
 )
 
 
+class _PollFd(ctypes.Structure):
+    """``struct pollfd``: the descriptor and the events asked about; the kernel writes only
+    ``revents``, which nobody reads here, so threads may share one."""
+
+    _fields_ = (("fd", ctypes.c_int), ("events", ctypes.c_short), ("revents", ctypes.c_short))
+
+
 class Inotify:
     """The inotify calls, through the C library (Linux only: imported modules included)."""
 
-    __slots__ = ("_add", "_fionread", "_init", "_ioctl", "_remove", "_statfs")
+    __slots__ = ("_add", "_init", "_poll", "_remove", "_statfs")
 
     def __init__(self) -> None:
-        import fcntl
-        import termios
-
-        self._ioctl = fcntl.ioctl
-        self._fionread = termios.FIONREAD
         libc = ctypes.CDLL(None, use_errno=True)
         self._init: Callable[[int], int] = libc.inotify_init1
         self._add: Callable[[int, bytes, int], int] = libc.inotify_add_watch
         self._remove: Callable[[int, int], int] = libc.inotify_rm_watch
         self._statfs: Callable[[bytes, ctypes.Array[ctypes.c_char]], int] = libc.statfs
+        # Called without argument types: ctypes converts nothing, and every argument but the
+        # timeout is made once, in the C type the function takes (see `waiting`).
+        self._poll: Callable[..., int] = ctypes.PyDLL(None).poll
 
     def open(self) -> int:
         fd = self._init(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -116,10 +129,12 @@ class Inotify:
             raise _os_error("inotify_add_watch", path)
         return wd
 
-    def pending(self, fd: int) -> int:
-        """How many bytes of events are queued on ``fd``, without reading them."""
-        answer = self._ioctl(fd, self._fionread, b"\0\0\0\0")
-        return int.from_bytes(answer, sys.byteorder, signed=True)
+    def waiting(self, fd: int) -> Callable[[], int]:
+        """A check of whether events are queued on ``fd``, for every request: the call answers
+        1 when some are, 0 when none are, -1 when the look failed. It never blocks, reads
+        nothing, and keeps the GIL (see the module's docstring)."""
+        asked = _PollFd(fd, _POLLIN, 0)
+        return functools.partial(self._poll, ctypes.byref(asked), ctypes.c_ulong(1), 0)
 
     def remove(self, fd: int, wd: int) -> None:
         self._remove(fd, wd)  # fails only for a watch the kernel already dropped

@@ -3,9 +3,10 @@
 On Linux the kernel queues an inotify event while the call that changes a folder runs (a file
 written, created, removed, renamed, its attributes changed). A non-blocking look at the queue when
 a request arrives therefore sees every change made before it: one system call instead of one
-``stat`` per folder and per file. :class:`FolderWatch` keeps a *stamp* per watched folder that
-changes with every event in it; what was read from a folder (its listing, a module loaded from a
-file in it) stays good while the folder's stamp is the one it was read under.
+``stat`` per folder and per file, and one that keeps the GIL (see :mod:`._inotify`).
+:class:`FolderWatch` keeps a *stamp* per watched folder that changes with every event in it; what
+was read from a folder (its listing, a module loaded from a file in it) stays good while the
+folder's stamp is the one it was read under.
 
 Folders are watched only where the events can be trusted, and are checked with ``stat`` elsewhere:
 
@@ -17,8 +18,9 @@ Folders are watched only where the events can be trusted, and are checked with `
   lead elsewhere without an event (an ancestor renamed, a ``current -> release`` link swapped):
   the first :meth:`FolderWatch.stamp` of a root after each poll checks it with one ``stat``
   against the inode watched, so a request pays for the roots it uses, not for every root;
-- an event queue overflow, a fork (the child would share the parent's queue), or any error reading
-  the queue drops every watch, and everything is read again.
+- an event queue overflow, a fork (the child would share the parent's queue: the watch lets go of
+  it in the child, from :func:`os.register_at_fork`), or any error reading the queue drops every
+  watch, and everything is read again.
 
 The events also tell when a file is *being written*: modified (``IN_MODIFY``: written or
 truncated) and not yet closed by its writer (``IN_CLOSE_WRITE``). :meth:`FolderWatch.file_state`
@@ -30,20 +32,22 @@ When inotify is missing (another system, no instance left: ``fs.inotify.max_user
 a folder cannot be watched (``max_user_watches``), :meth:`FolderWatch.stamp` answers ``None`` and
 callers fall back to ``stat``.
 
-A watch is read by many threads; :meth:`~FolderWatch.poll` and :meth:`~FolderWatch.watch` take a
-lock, :meth:`~FolderWatch.stamp` is a dictionary lookup (plus, for a root not yet checked since
-the last poll, the lock and a ``stat``).
+A watch is read by many threads; :meth:`~FolderWatch.poll` takes a lock only when events are
+queued, :meth:`~FolderWatch.watch` takes it, :meth:`~FolderWatch.stamp` is a dictionary lookup
+(plus, for a root not yet checked since the last poll, a ``stat``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import stat
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ._inotify import (
@@ -97,7 +101,7 @@ class FolderWatch:
         "_inotify",
         "_lock",
         "_next_stamp",
-        "_pid",
+        "_queued",
         "_roots",
         "_stamps",
         "_unwatchable",
@@ -120,7 +124,7 @@ class FolderWatch:
         self._next_stamp = 1
         self._version = 0
         self._fd = -1
-        self._pid = os.getpid()
+        self._queued: Callable[[], int] | None = None  # Inotify.waiting() of the descriptor
         self._closer: weakref.finalize[[int], FolderWatch] | None = None
         self._failure: str | None = None
         self._inotify: Inotify | None = None
@@ -129,6 +133,10 @@ class FolderWatch:
             self._failure = "watching is turned off"
         elif not sys.platform.startswith("linux"):
             self._failure = f"inotify is a Linux facility; this is {sys.platform}"
+        else:
+            # A child process must not read its parent's queue: it lets go of it at the fork,
+            # so that no request has to ask which process it runs in.
+            os.register_at_fork(after_in_child=functools.partial(_after_fork, weakref.ref(self)))
 
     def __repr__(self) -> str:
         state = f"off: {self._failure}" if self._failure else f"{len(self._folders)} folders"
@@ -231,33 +239,28 @@ class FolderWatch:
         After it returns, a folder changed before the call has a new stamp or is not watched
         (for a root, from its next :meth:`stamp`).
         """
-        fd = self._fd
-        inotify = self._inotify
-        if fd < 0 or inotify is None:
+        queued = self._queued
+        if queued is None:
             return
         # Nothing queued and nobody applying what they took: nothing changed before this call,
-        # so no lock (threads would queue on it behind each other's system call). The flag is
-        # read after the queue: a poller sets it before it takes events.
-        try:
-            pending = inotify.pending(fd)
-        except OSError:
-            pending = -1
-        if pending == 0 and not self._applying and self._pid == os.getpid():
+        # so no lock (threads would queue on it behind each other). The flag is read after the
+        # queue: a poller sets it before it takes events.
+        if queued() == 0 and not self._applying:
             self._checked = set()
             return
         with self._lock:
-            if self._fd < 0:
-                return
-            if self._pid != os.getpid():
-                self._forked()
+            fd = self._fd
+            if fd < 0:
                 return
             self._applying = True
             try:
-                pending = inotify.pending(fd)
-                while pending:
-                    # A read returns whole events only; this size always holds the next one.
-                    self._apply(os.read(fd, max(pending, READ_SIZE)))
-                    pending = inotify.pending(fd)
+                while True:
+                    try:
+                        # A read returns whole events only; this size always holds the next one.
+                        data = os.read(fd, READ_SIZE)
+                    except BlockingIOError:
+                        break  # the queue is empty
+                    self._apply(data)
             except OSError as error:
                 self._give_up(f"reading inotify events failed: {error}")
                 return
@@ -273,19 +276,18 @@ class FolderWatch:
     # --- with the lock held -------------------------------------------------------------------
 
     def _open(self) -> int:
-        if self._pid != os.getpid():
-            self._forked()
         if self._fd >= 0:
             return self._fd
         try:
             inotify = self._inotify = self._inotify or Inotify()
-            self._fd = inotify.open()
+            fd = inotify.open()
         except (OSError, AttributeError) as error:  # AttributeError: no such C function
             self._failure = f"inotify is not available: {error}"
             return -1
-        self._pid = os.getpid()
-        self._closer = weakref.finalize(self, os.close, self._fd)
-        return self._fd
+        self._fd = fd
+        self._closer = weakref.finalize(self, os.close, fd)
+        self._queued = inotify.waiting(fd)
+        return fd
 
     def _add(self, fd: int, folder: str) -> int | None:
         inotify = self._inotify
@@ -388,26 +390,33 @@ class FolderWatch:
         self._writers.forget_all(self._new_stamp())
 
     def _forked(self) -> None:
-        """In a child process: the descriptor is the parent's queue. Let go of it (without
-        removing the parent's watches) and start afresh."""
+        """In a child process, just forked (only this thread runs): the descriptor is the
+        parent's queue. Let go of it (without removing the parent's watches) and start afresh;
+        the first folder watched makes a descriptor of the child's own."""
+        # Another thread of the parent may have held the lock: no such thread is here to free it.
+        self._lock = threading.Lock()
+        self._applying = False
+        self._queued = None
         if self._closer is not None:
             self._closer.detach()
             self._closer = None
-        with contextlib.suppress(OSError):
-            os.close(self._fd)
+        if self._fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
         self._fd = -1
         self._version += 1
         self._folders.clear()
         self._wds.clear()
         self._stamps.clear()
         self._roots.clear()
+        self._checked = set()
         self._writers.forget_all(self._new_stamp())
-        self._pid = os.getpid()
 
     def _give_up(self, why: str) -> None:
         """Watch nothing from now on, and release the descriptor."""
         self._forget_all()
         self._failure = why
+        self._queued = None
         if self._closer is not None:
             self._closer()
             self._closer = None
@@ -417,3 +426,11 @@ class FolderWatch:
         if len(self._unwatchable) >= MAX_UNWATCHABLE:
             self._unwatchable.clear()
         self._unwatchable.add(folder)
+
+
+def _after_fork(watch: weakref.ref[FolderWatch]) -> None:
+    """Run in every child process :func:`os.fork` makes, for each watch made before the fork and
+    still alive (the reference is weak: a fork keeps no watch alive)."""
+    alive = watch()
+    if alive is not None:
+        alive._forked()
