@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from cylinder_router import (
     Outcome,
     Router,
     Site,
+    _ancestry,
     _inotify,
     _writers,
     watching,
@@ -78,8 +80,9 @@ def test_watched_folder_is_checked_without_a_stat(
     watch.poll()
     assert (cache.get(str(site)), cache.get(str(sub))) == first
     assert cache.get(str(sub)) is first[1]
-    # the poll checks the root (the site folder) against its inode; `sub` is anchored in it
-    assert counter.calls == [str(site)]
+    # `sub` is anchored in the site folder, a root whose way (the folders its path looks in) is
+    # watched: neither needs a `stat`
+    assert counter.calls == []
 
 
 @pytest.mark.parametrize(
@@ -501,7 +504,9 @@ def test_threads_polling_together_all_see_a_change(tmp_path: Path, watch: Folder
 def test_a_request_checks_only_the_roots_it_uses(
     tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # One app serving many folders of sites (one per tenant) must not stat them all per request.
+    # One app serving many folders of sites (one per tenant) must not stat them all per request,
+    # where their ways cannot be watched either.
+    refuse_ways(monkeypatch, str(tmp_path), errno.EACCES)
     cache = DirectoryCache(watch=watch)
     tenants = [make(tmp_path / f"tenant{number}", "a.txt") for number in range(20)]
     for tenant in tenants:
@@ -539,6 +544,375 @@ def test_reused_resolution_sees_its_site_folder_link_swapped(
     again = router.resolve(site, "/page", "GET")
     assert again.handler is not None
     assert again.handler.path == str(current / "webapp" / "page.ex.get.py")
+
+
+# --- roots: the way to them watched, so that a settled request makes no `stat` -------------------
+
+
+def kernel_watches(watch: FolderWatch) -> int:
+    """How many watches the kernel holds on the watch's inotify descriptor."""
+    return Path(f"/proc/self/fdinfo/{watch._fd}").read_text().count("inotify wd:")
+
+
+def switch(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` at once, as a deploy does: a new link renamed over it."""
+    new = link.with_name(link.name + ".new")
+    new.symlink_to(target)
+    os.replace(new, link)
+
+
+def release(tmp_path: Path, number: str) -> None:
+    """``srv/releases/<number>/sites``, whose site ``webapp`` holds ``v<number>.txt``."""
+    make(tmp_path / "srv" / "releases" / number / "sites" / "webapp", f"v{number}.txt")
+
+
+def swappable_root(tmp_path: Path, swap: str) -> tuple[Path, Callable[[], None]]:
+    """A root folder of sites holding release 1, and what makes the same path lead to a root
+    holding release 2 in the way ``swap`` says."""
+    release(tmp_path, "1")
+    release(tmp_path, "2")
+    srv = tmp_path / "srv"
+    releases = srv / "releases"
+    if swap == "link switched":
+        root = tmp_path / "current"
+        root.symlink_to(releases / "1" / "sites")
+        return root, lambda: switch(root, releases / "2" / "sites")
+    if swap == "link on the way switched":
+        (tmp_path / "current").symlink_to(releases / "1")
+        return tmp_path / "current" / "sites", lambda: switch(tmp_path / "current", releases / "2")
+    if swap == "relative link on the way switched":
+        (srv / "current").symlink_to(Path("releases", "1"))
+        return srv / "current" / "sites", lambda: switch(srv / "current", Path("releases", "2"))
+    if swap == "ancestor renamed":
+
+        def rename_ancestor() -> None:
+            srv.rename(tmp_path / "srv-old")  # and a new `srv` made, holding release 2 as 1
+            make(releases)
+            (tmp_path / "srv-old" / "releases" / "2").rename(releases / "1")
+
+        return releases / "1" / "sites", rename_ancestor
+
+    if swap == "ancestor replaced by another of the same name":
+
+        def replace_ancestor() -> None:
+            (releases / "1").rename(tmp_path / "old-1")
+            (releases / "2").rename(releases / "1")
+
+        return releases / "1" / "sites", replace_ancestor
+
+    assert swap == "link target's ancestor replaced"
+    (tmp_path / "current").symlink_to(releases / "1")
+
+    def replace_targets_ancestor() -> None:
+        releases.rename(tmp_path / "old-releases")
+        (tmp_path / "old-releases").rename(tmp_path / "spare")
+        make(releases)
+        (tmp_path / "spare" / "2").rename(releases / "1")
+
+    return tmp_path / "current" / "sites", replace_targets_ancestor
+
+
+SWAPS = [
+    "link switched",
+    "link on the way switched",
+    "relative link on the way switched",
+    "ancestor renamed",
+    "ancestor replaced by another of the same name",
+    "link target's ancestor replaced",
+]
+
+
+@pytest.mark.parametrize("swap", SWAPS)
+def test_a_root_swapped_for_another_is_seen_after_the_next_poll_and_settled_costs_no_stat(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch, swap: str
+) -> None:
+    root, swap_it = swappable_root(tmp_path, swap)
+    cache = DirectoryCache(watch=watch)
+    cache.get(str(root))
+    assert names(cache, root / "webapp") == {"v1.txt"}
+
+    counter = StatCounter(monkeypatch)
+    watch.poll()
+    cache.get(str(root))
+    assert names(cache, root / "webapp") == {"v1.txt"}
+    assert counter.calls == []  # settled: no `stat` of the root, nor of anything else
+
+    swap_it()
+    watch.poll()
+    assert str(root) not in watch.watched  # dropped by the event on its way
+    cache.get(str(root))
+    assert names(cache, root / "webapp") == {"v2.txt"}
+
+
+@pytest.mark.parametrize("swap", SWAPS)
+def test_a_reused_resolution_sees_its_root_swapped(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch, swap: str
+) -> None:
+    root, swap_it = swappable_root(tmp_path, swap)
+    for number in ("1", "2"):
+        site = tmp_path / "srv" / "releases" / number / "sites"
+        (site / "webapp.ex.get.py").write_text(number)
+        (site / "webapp" / f"v{number}.ex.get.py").write_text(number)
+    router = Router(DirectoryCache(watch=watch))
+    site = Site(str(root), "webapp")
+    first = router.resolve(site, "/v2", "GET")
+    assert first.handler is not None
+    assert first.handler.depth == 0
+    with monkeypatch.context() as patching:
+        counter = StatCounter(patching)
+        watch.poll()
+        assert router.resolve(site, "/v2", "GET") is first  # reused, without a `stat`
+    assert counter.calls == []
+
+    swap_it()
+    watch.poll()
+    again = router.resolve(site, "/v2", "GET")
+    assert again.handler is not None
+    assert again.handler.path == str(root / "webapp" / "v2.ex.get.py")
+
+
+def test_unrelated_changes_in_folders_on_the_way_leave_the_root_alone(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make(tmp_path / "srv" / "sites")
+    make(root / "webapp", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    listings = cache.get(str(root)), cache.get(str(root / "webapp"))
+    stamp, version = watch.stamp(str(root)), watch.version
+    for number in range(50):  # the traffic of a folder like /tmp, beside the way
+        other = tmp_path / f"other{number}"
+        other.write_text("x")
+        other.chmod(0o600)
+        other.rename(tmp_path / f"moved{number}")
+        (tmp_path / f"moved{number}").unlink()
+        (tmp_path / "srv" / f"sibling{number}").mkdir()
+        (tmp_path / "srv" / f"sibling{number}").rmdir()
+
+    counter = StatCounter(monkeypatch)
+    watch.poll()
+    assert (cache.get(str(root)), cache.get(str(root / "webapp"))) == listings
+    assert cache.get(str(root)) is listings[0]  # not read again
+    assert (watch.stamp(str(root)), watch.version) == (stamp, version)
+    assert counter.calls == []
+
+
+@pytest.mark.parametrize("folder", ["the root", "its parent"])
+def test_a_chmod_on_the_way_drops_the_root(tmp_path: Path, watch: FolderWatch, folder: str) -> None:
+    # Permissions on the way decide whether the root can be read at all: it is read again.
+    root = make(tmp_path / "srv" / "sites", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, root) == {"a.txt"}
+    (root if folder == "the root" else root.parent).chmod(0o700)
+    watch.poll()
+    assert str(root) not in watch.watched
+    assert names(cache, root) == {"a.txt"}
+    assert watch.stamp(str(root)) is not None
+
+
+def test_roots_sharing_folders_on_their_ways_are_dropped_one_at_a_time(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    one = make(tmp_path / "one" / "sites", "1.txt")
+    two = make(tmp_path / "two" / "sites", "2.txt")
+    cache = DirectoryCache(watch=watch)
+    assert (names(cache, one), names(cache, two)) == ({"1.txt"}, {"2.txt"})
+    watches = kernel_watches(watch)
+
+    (tmp_path / "one").rename(tmp_path / "one-old")
+    make(one, "new.txt")
+    watch.poll()
+    assert str(one) not in watch.watched
+    assert watch.stamp(str(two)) is not None
+    # the watches only `one` needed (itself, and `one` on its way) are gone
+    assert kernel_watches(watch) == watches - 2
+    assert names(cache, one) == {"new.txt"}
+    assert kernel_watches(watch) == watches
+
+    (tmp_path / "two").rename(tmp_path / "two-old")
+    make(two, "newer.txt")
+    watch.poll()
+    assert names(cache, two) == {"newer.txt"}
+    assert kernel_watches(watch) == watches
+
+
+def test_a_folder_watched_for_its_contents_and_on_a_way_keeps_both(
+    tmp_path: Path, watch: FolderWatch
+) -> None:
+    root = make(tmp_path / "srv" / "sites", "a.txt")
+    cache = DirectoryCache(watch=watch)
+    assert names(cache, root) == {"a.txt"}
+    srv = make(tmp_path / "srv", "srv.txt")
+    assert names(cache, srv) == {"srv.txt"}  # one watch, asked for more events now
+
+    (srv / "more.txt").write_text("more")
+    watch.poll()
+    assert names(cache, srv) == {"srv.txt", "more.txt"}
+    assert watch.stamp(str(root)) is not None
+
+    root.rename(srv / "sites-old")
+    make(root, "b.txt")
+    watch.poll()
+    assert names(cache, root) == {"b.txt"}
+    assert "sites-old" in cache.get(str(srv)).folders
+
+
+def refuse_ways(monkeypatch: pytest.MonkeyPatch, folder: str, code: int) -> None:
+    """Make watching ``folder`` as a folder on a way fail as the kernel would with ``code``
+    (``EREMOTE``: it is on a network filesystem)."""
+    real_add, real_filesystem = _inotify.Inotify.add, _inotify.Inotify.filesystem
+
+    def add(self: _inotify.Inotify, fd: int, path: str, mask: int = _inotify.MASK) -> int:
+        if path == folder and mask == _inotify.GUARD_MASK:
+            raise OSError(code, os.strerror(code), path)
+        return real_add(self, fd, path, mask)
+
+    def filesystem(self: _inotify.Inotify, path: str) -> int:
+        if path == folder and code == errno.EREMOTE:
+            return 0x6969  # NFS
+        return real_filesystem(self, path)
+
+    monkeypatch.setattr(_inotify.Inotify, "add", add)
+    monkeypatch.setattr(_inotify.Inotify, "filesystem", filesystem)
+
+
+@pytest.mark.parametrize(
+    "code",
+    [errno.EACCES, errno.EREMOTE, errno.ENOSPC],
+    ids=["permission", "another filesystem", "watch limit"],
+)
+def test_a_root_whose_way_cannot_be_watched_is_checked_by_stat_and_others_are_not(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    root, swap_it = swappable_root(tmp_path / "a", "ancestor replaced by another of the same name")
+    refuse_ways(monkeypatch, str(tmp_path / "a" / "srv" / "releases"), code)
+    other = make(tmp_path / "b" / "sites", "b.txt")
+    cache = DirectoryCache(watch=watch)
+    cache.get(str(root))
+    assert names(cache, root / "webapp") == {"v1.txt"}
+    assert names(cache, other) == {"b.txt"}
+    assert watch.active
+    assert watch.is_root(str(root))
+    assert not watch.is_root(str(other))
+    # nothing is left watched of the way that could not be: the root, its site, the other
+    # root and its way (every folder above it)
+    assert kernel_watches(watch) == 3 + len(other.parents)
+
+    counter = StatCounter(monkeypatch)
+    watch.poll()
+    cache.get(str(root))
+    cache.get(str(other))
+    assert counter.calls == [str(root)]
+
+    swap_it()
+    watch.poll()
+    cache.get(str(root))
+    assert names(cache, root / "webapp") == {"v2.txt"}
+
+
+def test_the_way_to_a_folder_is_every_entry_looked_up_links_included(tmp_path: Path) -> None:
+    make(tmp_path / "srv" / "releases" / "2" / "sites")
+    (tmp_path / "srv" / "current").symlink_to(Path("releases", "2"))
+    (tmp_path / "link").symlink_to(tmp_path / "srv" / "current")
+    looked_in: list[str] = []
+
+    def watch(folder: str) -> int:
+        looked_in.append(folder)
+        return len(looked_in)
+
+    way = _ancestry.lookups(str(tmp_path / "link" / "." / "sites" / ".." / "sites"), watch)
+    ancestors = [str(parent) for parent in reversed(tmp_path.parents)]
+    srv = str(tmp_path / "srv")
+    assert looked_in == [*ancestors, str(tmp_path), srv, f"{srv}/releases", f"{srv}/releases/2"]
+    wd = {folder: number for number, folder in enumerate(looked_in, start=1)}
+    to_tmp_path = [
+        (wd[folder], os.fsencode(name))
+        for folder, name in zip(ancestors, tmp_path.parts[1:], strict=True)
+    ]
+    assert way == [
+        *to_tmp_path,
+        (wd[str(tmp_path)], b"link"),
+        *to_tmp_path,  # again: the link's target is an absolute path
+        (wd[str(tmp_path)], b"srv"),
+        (wd[srv], b"current"),
+        (wd[srv], b"releases"),
+        (wd[f"{srv}/releases"], b"2"),
+        (wd[f"{srv}/releases/2"], b"sites"),
+        (wd[f"{srv}/releases/2"], b"sites"),
+    ]
+
+
+@pytest.mark.parametrize("how", ["a loop of links", "a file on the way", "missing", "relative"])
+def test_a_way_that_cannot_be_followed_is_refused(tmp_path: Path, how: str) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    make(tmp_path, "file")
+    path = {
+        "a loop of links": tmp_path / "loop" / "sites",
+        "a file on the way": tmp_path / "file" / "sites",
+        "missing": tmp_path / "nowhere" / "sites",
+        "relative": Path("sites"),
+    }[how]
+    with pytest.raises((OSError, ValueError)) as refused:
+        _ancestry.lookups(str(path), lambda folder: 1)
+    if isinstance(refused.value, OSError):
+        expected = {"a loop of links": errno.ELOOP, "a file on the way": errno.ENOTDIR}
+        assert refused.value.errno == expected.get(how, errno.ENOENT)
+
+
+@pytest.mark.skipif(not getattr(sys, "_is_gil_enabled", lambda: True)(), reason="no GIL")
+def test_a_settled_request_keeps_the_gil_and_makes_no_stat(
+    tmp_path: Path, watch: FolderWatch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A request thread that lets go of the GIL (a blocking system call: `stat`, an `ioctl`
+    # through fcntl) hands it to any thread waiting for it. With the switch interval out of
+    # reach, a waiting thread runs only then.
+    make(tmp_path, "webapp.ex.get.py")
+    make(tmp_path / "webapp" / "a" / "b")
+    router = Router(DirectoryCache(watch=watch))
+    site = Site(str(tmp_path), "webapp")
+    router.resolve(site, "/a/b/page", "GET")
+    watch.poll()
+    router.resolve(site, "/a/b/page", "GET")
+
+    reads: list[int] = []
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, size: reads.append(fd) or real_read(fd, size))
+    asked: list[int] = []
+    real_getpid = os.getpid
+    monkeypatch.setattr(os, "getpid", lambda: asked.append(1) or real_getpid())
+    counter = StatCounter(monkeypatch)
+    turns = [0]
+    stop = threading.Event()
+
+    def waiting_thread() -> None:
+        while not stop.is_set():
+            turns[0] += 1
+            time.sleep(0)  # lets go of the GIL, and waits for it again
+
+    interval = sys.getswitchinterval()
+    thread = threading.Thread(target=waiting_thread)
+    settled = 0
+    sys.setswitchinterval(1000.0)
+    try:
+        thread.start()
+        for _ in range(1000):
+            if turns[0]:
+                break
+            time.sleep(0.001)
+        assert turns[0]
+        for _ in range(300):
+            read, turned = len(reads), turns[0]
+            watch.poll()
+            router.resolve(site, "/a/b/page", "GET")
+            if len(reads) == read:  # nothing was queued (a folder on the way may see traffic)
+                settled += 1
+                assert turns[0] == turned, "a settled request let go of the GIL"
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+        thread.join(timeout=10)
+    assert settled >= 150
+    assert counter.calls == []
+    assert asked == []
 
 
 # --- files being written: modified (IN_MODIFY) and not yet closed (IN_CLOSE_WRITE) -------------

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 __all__ = [
     "ENTRY_REPLACED",
     "FOLDER_GONE",
+    "GUARD_MASK",
     "IN_CLOSE_WRITE",
     "IN_CREATE",
     "IN_DELETE",
@@ -29,6 +30,7 @@ __all__ = [
     "IN_MOVED_TO",
     "IN_Q_OVERFLOW",
     "LOCAL_FILESYSTEMS",
+    "MASK",
     "READ_SIZE",
     "Inotify",
     "events",
@@ -49,6 +51,7 @@ IN_Q_OVERFLOW = 0x00004000
 IN_IGNORED = 0x00008000
 IN_ISDIR = 0x40000000
 IN_ONLYDIR = 0x01000000
+IN_MASK_ADD = 0x20000000
 
 #: What a watch asks for: every change to the folder or to an entry in it, and nothing that mere
 #: reading causes (serving a file must not make its folder look changed). ``IN_MODIFY`` (a write
@@ -65,6 +68,23 @@ MASK = (
     | IN_DELETE_SELF
     | IN_MOVE_SELF
     | IN_ONLYDIR
+)
+#: What a watch on a folder on the way to a root asks for: its entries removed, renamed or their
+#: attributes changed (the path through one of them may now lead elsewhere, or be closed), and the
+#: folder itself removed or renamed. Not ``IN_CREATE``: an entry on a way exists, and no name can
+#: be created where one exists, so it is removed or renamed over first, which is an event. Nor
+#: reads, writes or closes: a busy folder such as ``/tmp`` raises few events. Added to what the
+#: folder's watch already asks for (``IN_MASK_ADD``), never taking from it, since a folder watched
+#: for its contents and on the way to a root has one watch.
+GUARD_MASK = (
+    IN_ATTRIB
+    | IN_MOVED_FROM
+    | IN_MOVED_TO
+    | IN_DELETE
+    | IN_DELETE_SELF
+    | IN_MOVE_SELF
+    | IN_ONLYDIR
+    | IN_MASK_ADD
 )
 #: Events that mean the named entry of a folder may now be another object.
 ENTRY_REPLACED = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB
@@ -123,8 +143,11 @@ class Inotify:
             raise _os_error("inotify_init1", "")
         return fd
 
-    def add(self, fd: int, path: str) -> int:
-        wd = self._add(fd, os.fsencode(path), MASK)
+    def add(self, fd: int, path: str, mask: int = MASK) -> int:
+        """Watch the folder at ``path`` for ``mask`` (:data:`MASK`, or :data:`GUARD_MASK` for a
+        folder on the way to a root); the watch descriptor, the same for every path that leads
+        to the same folder."""
+        wd = self._add(fd, os.fsencode(path), mask)
         if wd < 0:
             raise _os_error("inotify_add_watch", path)
         return wd

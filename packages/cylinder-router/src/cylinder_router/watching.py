@@ -15,12 +15,20 @@ Folders are watched only where the events can be trusted, and are checked with `
 - a folder whose parent is watched is *anchored*: renaming, replacing or removing it is an event
   in the parent, which drops it and every watched folder below it. Any other watched folder (the
   folder of sites, a folder reached through a symbolic link) is a *root*, whose path may come to
-  lead elsewhere without an event (an ancestor renamed, a ``current -> release`` link swapped):
-  the first :meth:`FolderWatch.stamp` of a root after each poll checks it with one ``stat``
-  against the inode watched, so a request pays for the roots it uses, not for every root;
+  lead elsewhere without an event in it (an ancestor renamed or replaced, a ``current ->
+  release`` link switched). So the *way* to a root is watched too (:mod:`._ancestry`): every
+  folder its path looks in, up to ``/`` and through the links on the way, for its entries only
+  (removed, renamed, attributes changed). An event naming an entry on the way drops the
+  root, and it is read again when next asked for. Where some folder on the way cannot be watched
+  (another filesystem, permissions, the watch limit) or the path is relative, the root is
+  checked instead with one ``stat`` against the inode watched, by the first
+  :meth:`FolderWatch.stamp` of it after each poll;
 - an event queue overflow, a fork (the child would share the parent's queue: the watch lets go of
   it in the child, from :func:`os.register_at_fork`), or any error reading the queue drops every
   watch, and everything is read again.
+
+A filesystem mounted over a folder on the way is no event: the root keeps its stamps until
+something else drops it (docs/reload.md says so).
 
 The events also tell when a file is *being written*: modified (``IN_MODIFY``: written or
 truncated) and not yet closed by its writer (``IN_CLOSE_WRITE``). :meth:`FolderWatch.file_state`
@@ -34,7 +42,7 @@ callers fall back to ``stat``.
 
 A watch is read by many threads; :meth:`~FolderWatch.poll` takes a lock only when events are
 queued, :meth:`~FolderWatch.watch` takes it, :meth:`~FolderWatch.stamp` is a dictionary lookup
-(plus, for a root not yet checked since the last poll, a ``stat``).
+(plus, for a root checked by ``stat`` and not yet checked since the last poll, a ``stat``).
 """
 
 from __future__ import annotations
@@ -50,9 +58,11 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ._ancestry import Ancestry, lookups
 from ._inotify import (
     ENTRY_REPLACED,
     FOLDER_GONE,
+    GUARD_MASK,
     IN_IGNORED,
     IN_Q_OVERFLOW,
     LOCAL_FILESYSTEMS,
@@ -72,7 +82,8 @@ MAX_UNWATCHABLE = 1024
 @dataclass(slots=True)
 class _Watched:
     """One watched folder: its watch descriptor, the inode it watches, and the anchored folders
-    below it (dropped with it). Whether it is a root is kept in ``FolderWatch._roots`` only."""
+    below it (dropped with it). A root's way is kept by ``FolderWatch._ancestry``, a root
+    checked by ``stat`` is in ``FolderWatch._stat_roots``."""
 
     wd: int
     identity: tuple[int, int]
@@ -92,6 +103,7 @@ class FolderWatch:
 
     __slots__ = (
         "__weakref__",
+        "_ancestry",
         "_applying",
         "_checked",
         "_closer",
@@ -102,8 +114,8 @@ class FolderWatch:
         "_lock",
         "_next_stamp",
         "_queued",
-        "_roots",
         "_stamps",
+        "_stat_roots",
         "_unwatchable",
         "_version",
         "_wds",
@@ -115,8 +127,10 @@ class FolderWatch:
         self._folders: dict[str, _Watched] = {}
         self._wds: dict[int, str] = {}
         self._stamps: dict[str, int] = {}
-        self._roots: set[str] = set()
-        # Roots checked since the last poll; replaced (not cleared) by each poll, so a thread
+        self._ancestry = Ancestry()
+        # Roots whose way is not watched, checked with a `stat` after each poll.
+        self._stat_roots: set[str] = set()
+        # Those checked since the last poll; replaced (not cleared) by each poll, so a thread
         # only ever sees roots checked after its own poll.
         self._checked: set[str] = set()
         self._applying = False  # a poller has taken events and not yet applied them
@@ -166,13 +180,13 @@ class FolderWatch:
     def stamp(self, folder: str) -> int | None:
         """The folder's stamp as of the last :meth:`poll`, or ``None`` when it is not watched.
 
-        A root is checked against the inode watched the first time it is asked for after each
-        poll; the stamps of folders below a root are good while the root is.
+        A root whose way is not watched is checked against the inode watched the first time it
+        is asked for after each poll; the stamps of other folders are a dictionary lookup.
 
         :param folder: a path as given to :meth:`watch`.
         """
         found = self._stamps.get(folder)
-        if found is None or folder not in self._roots:
+        if found is None or folder not in self._stat_roots:
             return found
         checked = self._checked
         if folder in checked:
@@ -199,7 +213,7 @@ class FolderWatch:
         ``None`` when its folder is not watched (nothing is known then).
 
         Ask only after :meth:`stamp` of the file's folder answered a stamp for this poll (for a
-        root, that is what checks it).
+        root checked by ``stat``, that is what checks it).
 
         :param path: a file in a folder given to :meth:`watch`.
         """
@@ -208,8 +222,10 @@ class FolderWatch:
         return self._writers.state(path)
 
     def is_root(self, folder: str) -> bool:
-        """Whether ``folder`` is watched as a root, checked by :meth:`stamp` after each poll."""
-        return folder in self._roots
+        """Whether ``folder`` is a root checked by :meth:`stamp` with a ``stat`` after each poll
+        (its way could not be watched). A root whose way is watched is not: like an anchored
+        folder, it is dropped by the event that moves it."""
+        return folder in self._stat_roots
 
     def watch(self, folder: str) -> int | None:
         """Start watching ``folder`` (before reading it) and return its stamp.
@@ -237,7 +253,7 @@ class FolderWatch:
         """Take every change the kernel has queued and update the stamps.
 
         After it returns, a folder changed before the call has a new stamp or is not watched
-        (for a root, from its next :meth:`stamp`).
+        (for a root checked by ``stat``, from its next :meth:`stamp`).
         """
         queued = self._queued
         if queued is None:
@@ -246,7 +262,8 @@ class FolderWatch:
         # so no lock (threads would queue on it behind each other). The flag is read after the
         # queue: a poller sets it before it takes events.
         if queued() == 0 and not self._applying:
-            self._checked = set()
+            if self._stat_roots:
+                self._checked = set()
             return
         with self._lock:
             fd = self._fd
@@ -303,7 +320,6 @@ class FolderWatch:
                 self._remember_unwatchable(folder)
                 return None
             wd = inotify.add(fd, folder)
-            after = os.stat(folder)
         except ValueError:  # a NUL in the path: nothing on disk is called that
             return None
         except OSError as error:
@@ -316,20 +332,53 @@ class FolderWatch:
             # The same folder under another path (through a link): its events name that path.
             self._remember_unwatchable(folder)
             return None
-        identity = (after.st_ino, after.st_dev)
-        if identity != (before.st_ino, before.st_dev):
-            inotify.remove(fd, wd)  # replaced while we looked: the watch may be on either
-            return None
         parent = os.path.dirname(folder)
         anchor = self._folders.get(parent)
         root = linked or anchor is None or parent == folder
-        if anchor is not None and not root:
+        # A root's way is watched before the last look at the folder: if that look finds the
+        # inode watched, any later change on the way is an event.
+        guarded = root and self._guard(fd, folder)
+        try:
+            after = os.stat(folder)
+        except OSError:
+            after = None
+        if after is None or (after.st_ino, after.st_dev) != (before.st_ino, before.st_dev):
+            # Replaced while we looked: the watch may be on either.
+            if guarded:
+                self._release_way(folder)
+            self._unwatch(wd)
+            return None
+        if not root:
+            assert anchor is not None
             anchor.children.add(folder)
-        else:
-            self._roots.add(folder)
-        self._folders[folder] = _Watched(wd, identity)
+        elif not guarded:
+            self._stat_roots.add(folder)
+        self._folders[folder] = _Watched(wd, (after.st_ino, after.st_dev))
         self._wds[wd] = folder
         return self._bump(folder)
+
+    def _guard(self, fd: int, root: str) -> bool:
+        """Watch the way to ``root`` (see :mod:`._ancestry`); False, with nothing of it left
+        watched, when some folder on it cannot be watched or the path is relative."""
+        inotify = self._inotify
+        assert inotify is not None
+        added: list[int] = []
+
+        def watch_way(folder: str) -> int:
+            if inotify.filesystem(folder) not in LOCAL_FILESYSTEMS:
+                raise OSError(errno.EREMOTE, "not a local filesystem", folder)
+            wd = inotify.add(fd, folder, GUARD_MASK)
+            added.append(wd)
+            return wd
+
+        try:
+            way = lookups(root, watch_way)
+        except (OSError, ValueError):
+            for wd in added:
+                self._unwatch(wd)
+            return False
+        self._ancestry.add(root, way)
+        return True
 
     def _bump(self, folder: str) -> int:
         stamp = self._stamps[folder] = self._new_stamp()
@@ -342,13 +391,23 @@ class FolderWatch:
         return stamp
 
     def _apply(self, data: bytes) -> None:
+        ancestry = self._ancestry
         for wd, mask, name_bytes, cookie in events(data):
             if mask & IN_Q_OVERFLOW:
                 self._forget_all()  # some events were lost: nothing watched can be trusted
                 continue
+            if ancestry.guards(wd):
+                # A folder on the way to roots: drop the roots this entry (or the folder itself
+                # gone) may have moved; an event about any other entry moves none.
+                if mask & FOLDER_GONE:
+                    moved = ancestry.through(wd)
+                else:
+                    moved = ancestry.named(wd, name_bytes)
+                for root in moved:
+                    self._drop(root)
             folder = self._wds.get(wd)
             if folder is None:
-                continue  # a watch already dropped
+                continue  # a watch already dropped, or on a way only
             if mask & FOLDER_GONE:
                 self._drop(folder, removed_by_kernel=bool(mask & IN_IGNORED))
                 continue
@@ -366,27 +425,46 @@ class FolderWatch:
             return
         self._version += 1
         self._stamps.pop(folder, None)
-        self._roots.discard(folder)
+        self._stat_roots.discard(folder)
         self._wds.pop(watched.wd, None)
         anchor = self._folders.get(os.path.dirname(folder))
         if anchor is not None:
             anchor.children.discard(folder)
-        if not removed_by_kernel and self._inotify is not None and self._fd >= 0:
-            self._inotify.remove(self._fd, watched.wd)
+        self._release_way(folder)
+        if not removed_by_kernel:
+            self._unwatch(watched.wd)
         self._writers.forget_folder(folder, self._new_stamp())
         for child in list(watched.children):
             self._drop(child)
 
+    def _release_way(self, root: str) -> None:
+        """Forget the way to ``root``, and stop the watches no longer needed for anything."""
+        for wd in self._ancestry.release(root):
+            self._unwatch(wd)
+
+    def _unwatch(self, wd: int) -> None:
+        """Remove the kernel's watch ``wd`` unless a watched folder or a way still uses it."""
+        if wd in self._wds or self._ancestry.guards(wd):
+            return
+        if self._inotify is not None and self._fd >= 0:
+            self._inotify.remove(self._fd, wd)
+
     def _forget_all(self) -> None:
         if self._inotify is not None and self._fd >= 0:
-            for wd in self._wds:
+            for wd in self._wds.keys() | self._ancestry.watches:
                 self._inotify.remove(self._fd, wd)
+        self._clear()
+        self._unwatchable.clear()
+
+    def _clear(self) -> None:
+        """Forget every watched folder and way (the kernel's watches are left as they are)."""
         self._version += 1
         self._folders.clear()
         self._wds.clear()
         self._stamps.clear()
-        self._roots.clear()
-        self._unwatchable.clear()
+        self._ancestry.clear()
+        self._stat_roots.clear()
+        self._checked = set()
         self._writers.forget_all(self._new_stamp())
 
     def _forked(self) -> None:
@@ -404,13 +482,7 @@ class FolderWatch:
             with contextlib.suppress(OSError):
                 os.close(self._fd)
         self._fd = -1
-        self._version += 1
-        self._folders.clear()
-        self._wds.clear()
-        self._stamps.clear()
-        self._roots.clear()
-        self._checked = set()
-        self._writers.forget_all(self._new_stamp())
+        self._clear()
 
     def _give_up(self, why: str) -> None:
         """Watch nothing from now on, and release the descriptor."""
