@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from site_support import write_files
 from werkzeug.test import Client
 
 import cylinder
@@ -186,6 +187,236 @@ def test_a_fixed_file_serves_again(
     assert client.get("/").status_code == 500
     (sites / "webapp1.ex.get.py").write_text(answer("fixed"))
     assert client.get("/").text == "fixed"
+
+
+# --- the folder of sites swapped for another: seen by the next request --------------------------
+
+
+def switch(link: Path, target: Path) -> None:
+    """Point ``link`` at ``target`` at once, as a deploy does: a new link renamed over it."""
+    new = link.with_name(link.name + ".new")
+    new.symlink_to(target)
+    os.replace(new, link)
+
+
+ANSWER = """
+def main(response):
+    response.data = "{text}"
+    return response
+"""
+
+
+def releases(root: Path, *versions: str) -> Path:
+    """``root/srv/releases/<n>/sites`` for each version ``n``, whose ``webapp1`` answers
+    ``v<n>`` at ``/`` and at ``/deep/page``, and the link ``root/current`` to the first release;
+    returns the folder of sites as ``app_map`` names it, through the link."""
+    for version in versions:
+        write_files(
+            root / "srv" / "releases" / version / "sites",
+            {
+                "webapp1.ex.get.py": ANSWER.format(text=f"v{version}"),
+                "webapp1/deep/page.ex.get.py": ANSWER.format(text=f"v{version} deep"),
+            },
+        )
+    (root / "current").symlink_to(Path("srv", "releases", versions[0]))
+    return root / "current" / "sites"
+
+
+def swap_release(root: Path, swap: str, version: str) -> None:
+    """Make ``root/current/sites`` lead to release ``version`` the way ``swap`` says."""
+    srv = root / "srv"
+    if swap == "link switched":
+        switch(root / "current", Path("srv", "releases", version))
+    elif swap == "ancestor renamed":  # and a new one of the same name made, holding `version`
+        srv.rename(root / "srv-old")
+        (srv / "releases").mkdir(parents=True)
+        (root / "srv-old" / "releases" / version).rename(srv / "releases" / "1")
+    else:
+        assert swap == "ancestor replaced by another of the same name"
+        (srv / "releases" / "1").rename(root / "old-1")
+        (srv / "releases" / version).rename(srv / "releases" / "1")
+
+
+class Calls:
+    """Counts calls of ``os.<name>`` while installed (with ``path`` as first argument, only
+    those about it)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str, path: str | None = None):
+        self.count = 0
+        real = getattr(os, name)
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            if path is None or str(args[0]) == path:
+                self.count += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(os, name, counting)
+
+
+SWAPS = ["link switched", "ancestor renamed", "ancestor replaced by another of the same name"]
+
+
+@pytest.mark.parametrize("swap", SWAPS)
+def test_a_folder_of_sites_swapped_for_another_is_seen_by_the_next_request(
+    make_app: Callable[..., cylinder.Application],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    swap: str,
+    freshness: str,
+) -> None:
+    site_dir = str(releases(tmp_path / "deploy", "1", "2"))
+    client = make_app(app_map=lambda request: (site_dir, "webapp1")).test_client()
+    assert (client.get("/").text, client.get("/deep/page").text) == ("v1", "v1 deep")
+    with monkeypatch.context() as patching:
+        stats = Calls(patching, "stat", site_dir)
+        for _ in range(3):
+            assert (client.get("/").text, client.get("/deep/page").text) == ("v1", "v1 deep")
+    # with events, the folders on its way are watched: no request `stat`s it
+    assert (stats.count == 0) == (freshness == "1")
+
+    swap_release(tmp_path / "deploy", swap, "2")
+    assert (client.get("/").text, client.get("/deep/page").text) == ("v2", "v2 deep")
+
+
+@pytest.mark.skipif(not getattr(sys, "_is_gil_enabled", lambda: True)(), reason="no GIL")
+@pytest.mark.usefixtures("events_only")
+def test_a_settled_sites_request_keeps_the_gil_and_makes_no_stat(
+    make_app: Callable[..., cylinder.Application],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A request that lets go of the GIL (a blocking system call: `stat`, an `ioctl` through
+    # fcntl) hands it to a thread waiting for it, on a server a switch across cores. With the
+    # switch interval out of reach, the waiting thread below runs only then.
+    site_dir = str(releases(tmp_path / "deploy", "1"))
+    app = make_app(
+        app_map=lambda request: (site_dir, "webapp1"),
+        log_level=logging.WARNING,
+        log_handler=logging.NullHandler(),
+    )
+    app.wait_for_logs = False
+    client = app.test_client()
+    for _ in range(3):
+        assert (client.get("/").text, client.get("/deep/page").text) == ("v1", "v1 deep")
+    stats = Calls(monkeypatch, "stat")
+    pids = Calls(monkeypatch, "getpid")
+    reads = Calls(monkeypatch, "read")  # the events read, when a folder on the way saw some
+    turns = [0]
+    stop = threading.Event()
+
+    def waiting_thread() -> None:
+        while not stop.is_set():
+            turns[0] += 1
+            time.sleep(0)  # lets go of the GIL, and waits for it again
+
+    interval = sys.getswitchinterval()
+    thread = threading.Thread(target=waiting_thread)
+    settled = 0
+    sys.setswitchinterval(1000.0)
+    try:
+        thread.start()
+        for _ in range(1000):
+            if turns[0]:
+                break
+            time.sleep(0.001)
+        assert turns[0]
+        for number in range(300):
+            read, turned = reads.count, turns[0]
+            assert client.get("/deep/page" if number % 2 else "/").status_code == 200
+            if reads.count == read:
+                settled += 1
+                assert turns[0] == turned, "a settled request let go of the GIL"
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+        thread.join(timeout=10)
+    assert settled >= 150
+    assert (stats.count, pids.count) == (0, 0)
+
+
+SWAPPED_APP = """
+import logging
+import os
+
+import cylinder
+
+SITE_DIR = {site_dir!r}
+ROOT_STATS = []  # `stat` calls of the folder of sites, in this process
+_stat = os.stat
+
+
+def counting_stat(path, *args, **kwargs):
+    if str(path) == SITE_DIR:
+        ROOT_STATS.append(1)
+    return _stat(path, *args, **kwargs)
+
+
+os.stat = counting_stat
+app = cylinder.get_app(
+    lambda request: (SITE_DIR, "webapp1", {{"root_stats": lambda: len(ROOT_STATS)}}),
+    log_level=logging.WARNING,
+)
+"""
+
+#: Answers its release, the process and how often that process `stat`ed the folder of sites.
+REPORTING = """
+import os
+
+
+def main(response, root_stats):
+    response.data = f"{version} {{os.getpid()}} {{root_stats()}}"
+    return response
+"""
+
+
+@pytest.mark.parametrize("kind", ["waitress", "gunicorn"])
+def test_a_folder_of_sites_swapped_on_a_real_server(
+    tmp_path: Path, kind: str, freshness: str
+) -> None:
+    from server_support import serve
+
+    deploy = tmp_path / "deploy"
+    for version in ("1", "2", "3"):
+        write_files(
+            deploy / "srv" / "releases" / version / "sites",
+            {"webapp1.ex.get.py": REPORTING.format(version=f"v{version}")},
+        )
+    (deploy / "current").symlink_to(Path("srv", "releases", "1"))
+    site_dir = deploy / "current" / "sites"
+    (tmp_path / "served_app.py").write_text(SWAPPED_APP.format(site_dir=str(site_dir)))
+    workers = 2 if kind == "gunicorn" else 1
+
+    with serve(kind, tmp_path, workers=workers) as server:
+
+        def replies(count: int) -> list[tuple[str, int, int]]:
+            """``count`` answers of ``/`` (release, process, stats), each on a new connection."""
+            answered = []
+            for _ in range(count):
+                status, body = server.get("/")
+                assert status == 200, body
+                version, pid, stats = body.decode().split()
+                answered.append((version, int(pid), int(stats)))
+            return answered
+
+        warm: dict[int, int] = {}
+        for _ in range(200):  # until every worker has answered twice (watched, then settled)
+            for _, pid, _ in replies(1):
+                warm[pid] = warm.get(pid, -1) + 1
+            if len(warm) == workers and min(warm.values()) >= 1:
+                break
+        first = {pid: stats for _, pid, stats in replies(workers * 8)}
+        settled = replies(workers * 8)
+        assert {version for version, _, _ in settled} == {"v1"}
+        if freshness == "1":  # no `stat` of the folder of sites by a settled request
+            assert all(stats == first.get(pid, stats) for _, pid, stats in settled)
+
+        switch(deploy / "current", Path("srv", "releases", "2"))
+        assert {version for version, _, _ in replies(workers * 4)} == {"v2"}
+
+        (deploy / "srv").rename(deploy / "srv-old")
+        (deploy / "srv" / "releases").mkdir(parents=True)
+        (deploy / "srv-old" / "releases" / "3").rename(deploy / "srv" / "releases" / "2")
+        assert {version for version, _, _ in replies(workers * 4)} == {"v3"}
 
 
 # --- a handler being written (modified, not yet closed) is never run half-written ------------
