@@ -69,16 +69,16 @@ MASK = (
     | IN_MOVE_SELF
     | IN_ONLYDIR
 )
-#: What a watch on a folder on the way to a root asks for: its entries removed, renamed or their
-#: attributes changed (the path through one of them may now lead elsewhere, or be closed), and the
-#: folder itself removed or renamed. Not ``IN_CREATE``: an entry on a way exists, and no name can
-#: be created where one exists, so it is removed or renamed over first, which is an event. Nor
-#: reads, writes or closes: a busy folder such as ``/tmp`` raises few events. Added to what the
-#: folder's watch already asks for (``IN_MASK_ADD``), never taking from it, since a folder watched
-#: for its contents and on the way to a root has one watch.
+#: What a watch on a folder on the way to a root asks for: its entries removed or renamed (the
+#: path through one of them may now lead elsewhere), and the folder itself removed or renamed.
+#: Not ``IN_CREATE``: an entry on a way exists, and no name can be made where one exists, so it is
+#: removed or renamed over first, which is an event. Not ``IN_ATTRIB``: a ``chmod`` or a ``touch``
+#: makes no path lead elsewhere, and in a folder such as ``/tmp`` they are constant (gunicorn's
+#: workers touch a file there on every turn of their loop). Nor reads, writes or closes. Added to
+#: what the folder's watch already asks for (``IN_MASK_ADD``), never taking from it, since a
+#: folder watched for its contents and on the way to a root has one watch.
 GUARD_MASK = (
-    IN_ATTRIB
-    | IN_MOVED_FROM
+    IN_MOVED_FROM
     | IN_MOVED_TO
     | IN_DELETE
     | IN_DELETE_SELF

@@ -17,11 +17,11 @@ Folders are watched only where the events can be trusted, and are checked with `
   folder of sites, a folder reached through a symbolic link) is a *root*, whose path may come to
   lead elsewhere without an event in it (an ancestor renamed or replaced, a ``current ->
   release`` link switched). So the *way* to a root is watched too (:mod:`._ancestry`): every
-  folder its path looks in, up to ``/`` and through the links on the way, for its entries only
-  (removed, renamed, attributes changed). An event naming an entry on the way drops the
-  root, and it is read again when next asked for. Where some folder on the way cannot be watched
-  (another filesystem, permissions, the watch limit) or the path is relative, the root is
-  checked instead with one ``stat`` against the inode watched, by the first
+  folder its path looks in, up to ``/`` and through the links on the way, for its entries
+  removed or renamed (see :data:`._inotify.GUARD_MASK`). An event naming an entry on the way
+  drops the root, and it is read again when next asked for. Where some folder on the way cannot
+  be watched (another filesystem, permissions, the watch limit) or the path is relative, the
+  root is checked instead with one ``stat`` against the inode watched, by the first
   :meth:`FolderWatch.stamp` of it after each poll;
 - an event queue overflow, a fork (the child would share the parent's queue: the watch lets go of
   it in the child, from :func:`os.register_at_fork`), or any error reading the queue drops every
