@@ -84,12 +84,14 @@ class FolderHandles:
 
         :param folder: an absolute path, as given to the watch.
         :param guard: a folder whose stamp must be unchanged too, e.g. the watched root that
-            ``folder`` lies in (a root's stamp is where its path is checked).
+            ``folder`` lies in (a root whose path cannot be followed by events is checked with
+            ``stat`` when its stamp is asked for).
         """
         watch = self._watch
         if watch is None:
             return None
-        # The guard first: a root's stamp is what checks that the folders below it are there.
+        # The guard first: asking for a root's stamp may check its path (and drop the folders
+        # below it).
         stamps = (None if guard is None else watch.stamp(guard), watch.stamp(folder))
         if stamps[1] is None or (guard is not None and stamps[0] is None):
             return None
