@@ -439,3 +439,57 @@ def test_records_after_a_busy_batch_are_handled_without_a_drain(
     service.logger.info("after the burst")  # the listener lingers without being woken
     assert recorder.wait_for(11)
     assert recorder.messages()[-1] == "after the burst"
+
+
+def test_a_thread_waiting_for_the_gil_runs_between_two_slices_of_a_batch(
+    make_service: ServiceFactory,
+) -> None:
+    """The listener hands a batch on a slice at a time and lets go of the GIL between slices:
+    a thread that wants it while the batch is handled (a request thread) gets it before the
+    batch ends, not only after. Without the pauses, the listener would keep the GIL through
+    the whole batch, well under CPython's 5 ms switch interval."""
+    from cylinder_logging.service import SLICE
+
+    order: list[str] = []
+    handling = threading.Event()
+
+    class Noting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            handling.set()
+            order.append(record.getMessage())
+
+    count = 15 * SLICE  # one batch, small enough not to press the listener
+    service = make_service(start=False, handler=Noting(), queue_length=0)
+    for n in range(count):
+        service.logger.info("r%d", n)
+
+    def request() -> None:
+        if handling.wait(TIMEOUT):
+            order.append("request")
+
+    thread = threading.Thread(target=request)
+    thread.start()
+    service.start()
+    assert service.drain(TIMEOUT)
+    thread.join(TIMEOUT)
+
+    assert [item for item in order if item != "request"] == [f"r{n}" for n in range(count)]
+    assert "request" in order
+    assert order.index("request") < count, "the request thread waited for the whole batch"
+
+
+def test_a_batch_of_many_slices_is_written_in_order_and_whole_on_stop(
+    make_service: ServiceFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Records of one request, spread over many slices and chunks of the default handler, are
+    all written, in the order logged, by the time ``stop`` returns."""
+    from cylinder_logging.batching import CHUNK
+    from cylinder_logging.service import SLICE
+
+    service = make_service(formatter=logging.Formatter("%(request_id)s %(message)s"))
+    count = 3 * CHUNK + SLICE + 3
+    with request_scope("req-7"):
+        for n in range(count):
+            service.logger.info("r%d", n)
+    assert service.stop(TIMEOUT)
+    assert capsys.readouterr().err.splitlines() == [f"req-7 r{n}" for n in range(count)]

@@ -5,10 +5,10 @@ makes one ``write`` (and one ``flush``) per record: one system call each, and ea
 GIL, which costs the request threads waiting for it a hand-off between cores. A
 :class:`BatchStreamHandler` passes every record through its filters and formatter, as
 :meth:`logging.Handler.handle` would, joins the lines of up to :data:`CHUNK` records, and
-writes them with one ``write`` and one ``flush``. The write lets go of the GIL between chunks:
-a chance for a request thread waiting for it to take it, rather than waiting out CPython's
-switch interval (5 ms) behind a long burst. Whether it takes that chance is up to the
-scheduler; ``benchmarks/README.md`` has the latencies measured.
+writes them with one ``write`` and one ``flush``. The listener formats a batch a few records at
+a time (:meth:`BatchStreamHandler.format_batch`), pausing between them so that a request thread
+waiting for the GIL gets it (see :mod:`cylinder_logging.service`), and writes the text of up
+to :data:`CHUNK` records at once (:meth:`BatchStreamHandler.write_text`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TextIO
 
 __all__ = ["CHUNK", "BatchStreamHandler"]
 
-#: The most records written with one ``write``: a few hundred microseconds of formatting.
+#: The most records written with one ``write``.
 CHUNK = 32
 
 
@@ -38,6 +38,22 @@ class BatchStreamHandler(logging.StreamHandler[TextIO]):
 
         :param records: the records, in order.
         """
+        text, last = self.format_batch(records)
+        if last is not None:
+            self.write_text(text, last)
+
+    def format_batch(
+        self, records: Sequence[logging.LogRecord]
+    ) -> tuple[str, logging.LogRecord | None]:
+        """Filter and format each record as :meth:`handle_batch` does, without writing.
+
+        The listener formats a batch a few records at a time and writes the text of up to
+        :data:`CHUNK` records at once with :meth:`write_text`.
+
+        :param records: the records, in order.
+        :return: the lines of the records that passed, each ended by the terminator, and the
+            last of those records (``None`` when none passed: there is nothing to write).
+        """
         lines: list[str] = []
         last: logging.LogRecord | None = None
         terminator = self.terminator
@@ -55,9 +71,14 @@ class BatchStreamHandler(logging.StreamHandler[TextIO]):
                 self.handleError(record)
                 continue
             last = record
-        if last is None:
-            return
-        text = "".join(lines)
+        return "".join(lines), last
+
+    def write_text(self, text: str, last: logging.LogRecord) -> None:
+        """Write ``text`` (lines made by :meth:`format_batch`) with one ``write`` and flush.
+
+        :param text: the lines.
+        :param last: the record a failing ``write`` is reported for, with :meth:`handleError`.
+        """
         with self.lock if self.lock is not None else _NO_LOCK:
             try:
                 self.stream.write(text)

@@ -113,6 +113,7 @@ class RecordQueue:
         self._handoff_at = (
             min(HANDOFF_AT, max(1, queue_length // 2)) if queue_length else HANDOFF_AT
         )
+        self._pressed_at = max(1, self._handoff_at // 2)
         self._taken = threading.Condition(self._lock)
 
     @property
@@ -192,6 +193,19 @@ class RecordQueue:
                 return batch
             finally:
                 self._taking = False
+
+    def pressed(self, holding: int) -> bool:
+        """Whether a listener holding ``holding`` records it took must hand them on without
+        pausing between slices: the queue is closed, someone waits for the records queued so
+        far (:meth:`wait_for`), or records pile up (``holding`` and those queued reach half the
+        handoff size, :data:`HANDOFF_AT` or half the bound), so that pauses never make the
+        queue overflow.
+
+        Read without the lock: an estimate, which the listener asks once per slice.
+
+        :param holding: how many records the listener took and has not handed on yet.
+        """
+        return self._closed or self._urgent or holding + len(self._records) >= self._pressed_at
 
     def _hurried(self) -> bool:
         """Whether the listener must take what is queued without lingering (lock held)."""
