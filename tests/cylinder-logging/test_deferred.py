@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import threading
@@ -457,3 +458,85 @@ def test_values_must_match_the_attributes(make_service: ServiceFactory) -> None:
     service = make_service()
     with pytest.raises(ValueError, match=r"one value per attribute .*\('status', 'user_agent'\)"):
         service.log_deferred(NAMED_SITE, "x", (), (200,))
+
+
+@pytest.mark.parametrize("ns", [*INSTANTS, 1_700_000_000_000_000_000, 1_700_000_000_000_000_400])
+def test_default_line_is_the_default_formatters_text_of_the_record(
+    monkeypatch: pytest.MonkeyPatch, ns: int
+) -> None:
+    """The text the listener writes for a deferred record without making it is the text the
+    default formatter makes of the record: at any instant (a whole second, where the time has
+    no fraction, included), at any level, with any message and request id."""
+    formatter = default_formatter()
+    builder = RecordBuilder(os.getpid())
+    freeze_clock(monkeypatch, ns)
+    logging.addLevelName(logging.INFO + 1, "NOTICE")
+    for site in (SITE, NAMED_SITE, CallSite(logging.INFO + 1, "/srv/app/x.py", 7, "f")):
+        with request_scope("req-\u00e9"):
+            item = capture(site, "shop", "GET /caf\u00e9 200 1.23ms", (0,) * len(site.attributes))
+        assert builder.default_line(item) == formatter.format(builder.build(item))
+
+
+def test_the_default_handler_writes_deferred_records_without_making_them(
+    make_service: ServiceFactory,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the default handler and format, the listener writes an access line's text straight
+    from what was captured: no ``LogRecord`` is built for it, and the text is the same."""
+    built: list[object] = []
+    build = RecordBuilder.build
+
+    def counting(self: RecordBuilder, deferred: Any) -> logging.LogRecord:
+        built.append(deferred)
+        return build(self, deferred)
+
+    monkeypatch.setattr(RecordBuilder, "build", counting)
+    service = make_service(name="shop")
+    with request_scope("abc-123"):
+        for n in range(3):
+            service.log_deferred(NAMED_SITE, "GET /%d 200 1.23ms", (n,), (200, None))
+    assert service.stop(TIMEOUT)
+    assert built == []
+    lines = capsys.readouterr().err.split("\n\n")
+    messages = [line.split("\n")[1] for line in lines[:3]]
+    assert messages == [f" GET /{n} 200 1.23ms" for n in range(3)]
+    assert all(line.startswith("INFO ") and " access:0 abc-123\n" in line for line in lines[:3])
+
+
+def test_a_filter_on_the_default_handler_sees_deferred_records(
+    make_service: ServiceFactory,
+) -> None:
+    """A filter on the batching handler (or another format) takes the path with records."""
+    from cylinder_logging.batching import BatchStreamHandler
+
+    stream = io.StringIO()
+    handler = BatchStreamHandler(stream)
+    seen: list[object] = []
+
+    def keep_status(record: logging.LogRecord) -> bool:
+        seen.append(record.status)
+        return True
+
+    handler.addFilter(keep_status)
+    service = make_service(handler=handler)
+    service.log_deferred(NAMED_SITE, "GET / 404 1.00ms", (), (404, "agent"))
+    assert service.drain(TIMEOUT)
+    assert seen == [404]
+    assert "\n GET / 404 1.00ms\n" in stream.getvalue()
+
+
+def test_a_failing_write_of_deferred_lines_is_reported_with_the_record(
+    make_service: ServiceFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Lines written without their records still name the record when the write fails."""
+    from cylinder_logging.batching import BatchStreamHandler
+
+    stream = io.StringIO()
+    stream.close()  # writing to it raises ValueError
+    service = make_service(handler=BatchStreamHandler(stream))
+    service.log_deferred(NAMED_SITE, "GET /lost 200 1.00ms", (), (200, None))
+    assert service.drain(TIMEOUT)
+    err = capsys.readouterr().err
+    assert "--- Logging error ---" in err
+    assert "GET /lost 200 1.00ms" in err

@@ -39,8 +39,14 @@ class BatchStreamHandler(logging.StreamHandler[TextIO]):
         :param records: the records, in order.
         """
         text, last = self.format_batch(records)
-        if last is not None:
-            self.write_text(text, last)
+        if last is None:
+            return
+        try:
+            self.write_text(text)
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(last)
 
     def format_batch(
         self, records: Sequence[logging.LogRecord]
@@ -73,20 +79,16 @@ class BatchStreamHandler(logging.StreamHandler[TextIO]):
             last = record
         return "".join(lines), last
 
-    def write_text(self, text: str, last: logging.LogRecord) -> None:
-        """Write ``text`` (lines made by :meth:`format_batch`) with one ``write`` and flush.
+    def write_text(self, text: str) -> None:
+        """Write ``text`` (lines made by :meth:`format_batch`) with one ``write``, and flush.
 
         :param text: the lines.
-        :param last: the record a failing ``write`` is reported for, with :meth:`handleError`.
+        :raise Exception: what the stream raises; the caller reports it with
+            :meth:`handleError` for a record of its choice.
         """
         with self.lock if self.lock is not None else _NO_LOCK:
-            try:
-                self.stream.write(text)
-                self.flush()
-            except RecursionError:
-                raise
-            except Exception:
-                self.handleError(last)
+            self.stream.write(text)
+            self.flush()
 
 
 class _NoLock:

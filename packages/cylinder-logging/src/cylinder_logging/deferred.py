@@ -99,7 +99,16 @@ class CallSite:
     :raises ValueError: when an attribute would replace one a record has anyway.
     """
 
-    __slots__ = ("_shared", "attributes", "func", "level", "lineno", "name", "pathname")
+    __slots__ = (
+        "_filename",
+        "_shared",
+        "attributes",
+        "func",
+        "level",
+        "lineno",
+        "name",
+        "pathname",
+    )
 
     def __init__(
         self,
@@ -129,6 +138,7 @@ class CallSite:
             module = os.path.splitext(filename)[0]
         except (TypeError, ValueError, AttributeError):  # as LogRecord
             filename, module = pathname, "Unknown module"
+        self._filename = filename
         # Every attribute of a prepared record, in its order, with the values this call site's
         # records share; RecordBuilder copies it and fills in the others. Never changed.
         self._shared: dict[str, object] = dict.fromkeys(_STANDARD_ATTRIBUTES)
@@ -255,22 +265,46 @@ class RecordBuilder:
         if _TASK_NAMES:
             fields["taskName"] = task_name
         if values:
-            fields.update(zip(site.attributes, values, strict=False))  # log_deferred checked
+            fields.update(zip(site.attributes, values))  # noqa: B905 (log_deferred checked)
         fields["message"] = message
         fields["request_id"] = request_id
-        # timestamp_of(created), with the zone found for the same whole second: zone offsets
-        # change on whole seconds (a time.tzset() takes effect from the next one). Near a
-        # second's end the datetime may round up to the next second: the zone is looked up.
-        second = int(created)
-        if second == self._zone_second and created - second < 0.999:
-            fields["timestamp"] = datetime.fromtimestamp(created, self._zone)
-        else:
-            fields["timestamp"] = timestamp = timestamp_of(created)
-            if created - second < 0.999:
-                self._zone, self._zone_second = timestamp.tzinfo, second
+        fields["timestamp"] = self._timestamp(created)
         record = logging.LogRecord.__new__(logging.LogRecord)
         record.__dict__ = fields
         return record
+
+    def default_line(self, deferred: DeferredRecord) -> str:
+        """Return the text :func:`~cylinder_logging.default_formatter` makes of the record that
+        ``deferred`` stands for (the record :meth:`build` returns), without making the record.
+
+        :param deferred: a tuple made by :func:`capture`.
+        """
+        site, _name, message, clock, request_id = deferred[:5]
+        created = int(clock) / 1e9 if _NANOSECOND_CLOCK else clock
+        # DEFAULT_FORMAT's fields, as "%(field)s" renders them: with str()
+        return "%s %s %s:%s %s\n %s\n" % (  # noqa: UP031
+            logging.getLevelName(site.level),
+            self._timestamp(created),
+            site._filename,
+            site.lineno,
+            request_id,
+            message,
+        )
+
+    def _timestamp(self, created: float) -> datetime:
+        """Return ``timestamp_of(created)``, with the zone found for the same whole second.
+
+        Zone offsets change on whole seconds (a ``time.tzset()`` takes effect from the next
+        one). Near a second's end the datetime may round up to the next second: the zone is
+        looked up then.
+        """
+        second = int(created)
+        if second == self._zone_second and created - second < 0.999:
+            return datetime.fromtimestamp(created, self._zone)
+        timestamp = timestamp_of(created)
+        if created - second < 0.999:
+            self._zone, self._zone_second = timestamp.tzinfo, second
+        return timestamp
 
 
 def _task_name() -> str | None:

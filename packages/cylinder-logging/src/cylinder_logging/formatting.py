@@ -19,7 +19,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-__all__ = ["DEFAULT_DATE_FORMAT", "DEFAULT_FORMAT", "default_formatter", "timestamp_of"]
+__all__ = [
+    "DEFAULT_DATE_FORMAT",
+    "DEFAULT_FORMAT",
+    "default_formatter",
+    "formats_as_default",
+    "timestamp_of",
+]
 
 #: The format of :func:`default_formatter`, as given in Cylinder's documentation.
 DEFAULT_FORMAT = (
@@ -41,6 +47,26 @@ def default_formatter() -> logging.Formatter:
     Each call returns a new object, so changing one never changes another application's.
     """
     return logging.Formatter(DEFAULT_FORMAT, DEFAULT_DATE_FORMAT)
+
+
+def formats_as_default(formatter: logging.Formatter | None) -> bool:
+    """Return whether ``formatter`` is a plain :class:`logging.Formatter` with
+    :data:`DEFAULT_FORMAT`, as :func:`default_formatter` makes it: one whose text for a record
+    without a traceback or stack is ``DEFAULT_FORMAT % record.__dict__``, so the listener may
+    write that text without making the record.
+
+    :param formatter: a handler's formatter, or ``None``.
+    """
+    if type(formatter) is not logging.Formatter:
+        return False
+    style = formatter._style
+    return (
+        type(style) is logging.PercentStyle
+        and formatter._fmt == DEFAULT_FORMAT
+        and style._fmt == DEFAULT_FORMAT
+        and "format" not in vars(formatter)
+        and "formatMessage" not in vars(formatter)
+    )
 
 
 def timestamp_of(created: float) -> datetime:

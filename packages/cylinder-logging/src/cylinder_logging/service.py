@@ -13,11 +13,11 @@ import time
 import weakref
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Self, cast
+from typing import Self
 
 from .batching import CHUNK, BatchStreamHandler
 from .deferred import DEFERRABLE, CallSite, RecordBuilder, capture
-from .formatting import default_formatter
+from .formatting import default_formatter, formats_as_default
 from .queueing import QueuedRecord, QueueingHandler, RecordQueue
 
 __all__ = ["EXIT_FLUSH_TIMEOUT", "LogService"]
@@ -315,21 +315,19 @@ class LogService:
         :meth:`~cylinder_logging.queueing.RecordQueue.pressed`): the GIL is let go long enough
         for a request thread waiting for it to take it, so that a request never waits behind
         more than one slice. Deferred records are built here, and only when the handler's level
-        lets them through. The default handler formats each slice and writes the lines of up
-        to :data:`~cylinder_logging.batching.CHUNK` records at once.
+        lets them through. The default handler is given the text of up to
+        :data:`~cylinder_logging.batching.CHUNK` records to write at once. With the default
+        format and no filters, the text of a deferred record is made without making the record
+        (:meth:`~cylinder_logging.deferred.RecordBuilder.default_line`): the same text, for a
+        third of the work.
         """
         handler, queue = self._handler, self._queue
-        batching = isinstance(handler, BatchStreamHandler)
         level = handler.level
-        build = builder.build
-        lines: list[str] = []
-        written = 0  # records whose lines are in `lines`
-        last: logging.LogRecord | None = None
-        try:
+        if not isinstance(handler, BatchStreamHandler):
+            build, handle = builder.build, handler.handle
             for start in range(0, len(batch), SLICE):
                 if start and not queue.pressed(len(batch) - start):
                     time.sleep(PAUSE)
-                records: list[logging.LogRecord] = []
                 for item in batch[start : start + SLICE]:
                     record: logging.LogRecord | None = None
                     try:
@@ -337,53 +335,96 @@ class LogService:
                             if item[0].level < level:
                                 continue
                             record = build(item)
+                        elif item.levelno < level:
+                            continue
                         else:
                             record = item
-                            if record.levelno < level:
-                                continue
-                        if batching:
-                            records.append(record)
-                        else:
-                            handler.handle(record)
+                        handle(record)
                     except Exception:
-                        with contextlib.suppress(Exception):
-                            handler.handleError(
-                                record if record is not None else _bare_record(item)
-                            )
-                if not records:
-                    continue
-                text, passed = self._format(records)
-                if passed is None:
-                    continue
-                lines.append(text)
-                written += len(records)
-                last = passed
-                if written >= CHUNK:
-                    self._write("".join(lines), last)
-                    lines.clear()
-                    written, last = 0, None
+                        self._report(record if record is not None else _bare_record(item))
+            return
+        direct = (
+            type(handler) is BatchStreamHandler
+            and not handler.filters
+            and formats_as_default(handler.formatter)
+        )
+        terminator = handler.terminator
+        lines: list[str] = []
+        last: QueuedRecord | None = None  # the last record in `lines`, to report a failed write
+        try:
+            for start in range(0, len(batch), SLICE):
+                if start and not queue.pressed(len(batch) - start):
+                    time.sleep(PAUSE)
+                for item in batch[start : start + SLICE]:
+                    if direct and isinstance(item, tuple):
+                        if item[0].level < level:
+                            continue
+                        try:
+                            lines.append(builder.default_line(item) + terminator)
+                        except Exception:
+                            self._report(_bare_record(item))
+                            continue
+                        last = item
+                    else:
+                        record = self._record(item, builder, level)
+                        if record is None:
+                            continue
+                        text, passed = self._format(handler, record)
+                        if passed is None:
+                            continue
+                        lines.append(text)
+                        last = passed
+                    if len(lines) >= CHUNK:
+                        self._write(handler, "".join(lines), last, builder)
+                        lines.clear()
+                        last = None
         finally:
             if last is not None:
-                self._write("".join(lines), last)
+                self._write(handler, "".join(lines), last, builder)
 
-    def _format(self, records: list[logging.LogRecord]) -> tuple[str, logging.LogRecord | None]:
-        """The lines of ``records`` from the batching handler, and the last that passed."""
-        handler = cast("BatchStreamHandler", self._handler)
+    def _record(
+        self, item: QueuedRecord, builder: RecordBuilder, level: int
+    ) -> logging.LogRecord | None:
+        """The record ``item`` stands for, built if deferred; ``None`` below ``level`` or when
+        it cannot be built (reported to the handler)."""
+        if isinstance(item, logging.LogRecord):
+            return item if item.levelno >= level else None
+        if item[0].level < level:
+            return None
         try:
-            return handler.format_batch(records)
+            return builder.build(item)
         except Exception:
-            with contextlib.suppress(Exception):
-                handler.handleError(records[-1])
+            self._report(_bare_record(item))
+            return None
+
+    def _format(
+        self, handler: BatchStreamHandler, record: logging.LogRecord
+    ) -> tuple[str, logging.LogRecord | None]:
+        """The line of ``record`` from the batching handler, and the record if it passed."""
+        try:
+            return handler.format_batch((record,))
+        except Exception:
+            self._report(record)
             return "", None
 
-    def _write(self, text: str, last: logging.LogRecord) -> None:
+    def _write(
+        self, handler: BatchStreamHandler, text: str, last: QueuedRecord, builder: RecordBuilder
+    ) -> None:
         """Write ``text`` with the batching handler; ``last`` is reported if that fails."""
-        handler = cast("BatchStreamHandler", self._handler)
         try:
-            handler.write_text(text, last)
+            handler.write_text(text)
+        except RecursionError:
+            raise
         except Exception:
+            record = last if isinstance(last, logging.LogRecord) else None
             with contextlib.suppress(Exception):
-                handler.handleError(last)
+                record = record or self._record(last, builder, 0)
+            self._report(record or _bare_record(last))
+
+    def _report(self, record: logging.LogRecord) -> None:
+        """Tell the handler that handling ``record`` failed (``handleError``), never raising."""
+        with contextlib.suppress(Exception):
+            self._handler.handleError(record)
 
     def _stop_at_exit(self) -> None:
         self.stop(EXIT_FLUSH_TIMEOUT)
