@@ -268,7 +268,11 @@ class RecordBuilder:
             fields.update(zip(site.attributes, values))  # noqa: B905 (log_deferred checked)
         fields["message"] = message
         fields["request_id"] = request_id
-        fields["timestamp"] = self._timestamp(created)
+        second = int(created)  # _timestamp(created), its usual case inline: once per record
+        if second == self._zone_second and created - second < 0.999:
+            fields["timestamp"] = datetime.fromtimestamp(created, self._zone)
+        else:
+            fields["timestamp"] = self._timestamp(created)
         record = logging.LogRecord.__new__(logging.LogRecord)
         record.__dict__ = fields
         return record

@@ -292,23 +292,23 @@ def _access_record(
     Logged with ``log_deferred`` rather than ``logger.info``: no stack walk to find the caller,
     and the record is built by the listener thread, not here.
     """
-    method = escape_controls(environ.get("REQUEST_METHOD", ""))
-    path = escape_controls(path)
+    # escape_controls(text), without its call for the usual clean text
+    method = environ.get("REQUEST_METHOD", "")
+    if not method.isprintable():
+        method = escape_controls(method)
+    if not path.isprintable():
+        path = escape_controls(path)
     remote_addr = environ.get("REMOTE_ADDR")
+    if remote_addr is not None and not remote_addr.isprintable():
+        remote_addr = escape_controls(remote_addr)
     user_agent = environ.get("HTTP_USER_AGENT")
+    if user_agent is not None and not user_agent.isprintable():
+        user_agent = escape_controls(user_agent)
     logs.log_deferred(
         site,
         "%s %s %s %.2fms",
         (method, path, status, elapsed),
-        (
-            None if remote_addr is None else escape_controls(remote_addr),
-            method,
-            path,
-            status,
-            elapsed,
-            size,
-            None if user_agent is None else escape_controls(user_agent),
-        ),
+        (remote_addr, method, path, status, elapsed, size, user_agent),
     )
 
 
