@@ -218,3 +218,50 @@ def test_small_queues_hand_off_at_half_their_bound() -> None:
     thread.join(10)
     assert taken in ([1], [2])  # the first record may wake it from idle alone, never a linger
     assert queue.dropped == 0
+
+
+def test_the_listener_is_pressed_when_records_pile_up_or_someone_waits() -> None:
+    """``pressed`` tells the listener when pausing between slices could cost: records piling up
+    (half the handoff size, with those it holds), a thread waiting for them, a closed queue."""
+    import threading
+
+    from cylinder_logging.queueing import HANDOFF_AT
+
+    queue = RecordQueue("test", 0)
+    queue.set_listening(True)
+    assert not queue.pressed(0)
+    assert not queue.pressed(HANDOFF_AT // 2 - 1)
+    assert queue.pressed(HANDOFF_AT // 2)
+    for n in range(10):
+        queue.put_nowait(record(f"r{n}"))
+    assert not queue.pressed(HANDOFF_AT // 2 - 11)
+    assert queue.pressed(HANDOFF_AT // 2 - 10)
+
+    batch = queue.get_batch(linger=0) or []
+    waiting = threading.Event()
+    outcome: list[bool] = []
+
+    def drain() -> None:
+        waiting.set()
+        outcome.append(queue.wait_for(queue.mark(), timeout=10))
+
+    thread = threading.Thread(target=drain)
+    thread.start()
+    assert waiting.wait(10)
+    for _ in range(1000):  # until the drain waits, bounded
+        if queue.pressed(0):
+            break
+        threading.Event().wait(0.001)
+    assert queue.pressed(0), "a waiting drain does not press the listener"
+    queue.task_done(len(batch))
+    thread.join(10)
+    assert outcome == [True]
+    assert not queue.pressed(0)  # nobody waits any more
+    queue.close()
+    assert queue.pressed(0)
+
+
+def test_small_queues_press_at_a_quarter_of_their_bound() -> None:
+    queue = RecordQueue("test", 8)  # handoff at 4, pressed at 2
+    assert not queue.pressed(1)
+    assert queue.pressed(2)

@@ -108,6 +108,7 @@ class RecordQueue:
         self._listening = False
         self._idle = False  # the listener waits for a first record: wake it on the next one
         self._urgent = False  # someone waits for the records queued so far: do not linger
+        self._waiting = 0  # how many threads wait in wait_for: the listener does not pause
         self._taking = False  # the listener is in get_batch: records can be handed to it
         self._busy = False  # the last batch had several records: more are on their way
         self._handoff_at = (
@@ -205,7 +206,7 @@ class RecordQueue:
 
         :param holding: how many records the listener took and has not handed on yet.
         """
-        return self._closed or self._urgent or holding + len(self._records) >= self._pressed_at
+        return self._closed or self._waiting > 0 or holding + len(self._records) >= self._pressed_at
 
     def _hurried(self) -> bool:
         """Whether the listener must take what is queued without lingering (lock held)."""
@@ -247,6 +248,7 @@ class RecordQueue:
         self._handled = self._accepted
         self._idle = False
         self._urgent = False
+        self._waiting = 0
         self._taking = False
         self._busy = False
         self._listening = False
@@ -275,10 +277,17 @@ class RecordQueue:
         :return: whether those records have all been handled.
         """
         with self._lock:
-            if self._handled < mark:
-                self._urgent = True  # a lingering listener takes its batch now
-                self._arrived.notify()
-            self._progressed.wait_for(lambda: self._handled >= mark or not self._listening, timeout)
+            if self._handled >= mark:
+                return True
+            self._urgent = True  # a lingering listener takes its batch now
+            self._arrived.notify()
+            self._waiting += 1  # and hands it on without pausing (see `pressed`)
+            try:
+                self._progressed.wait_for(
+                    lambda: self._handled >= mark or not self._listening, timeout
+                )
+            finally:
+                self._waiting -= 1
             return self._handled >= mark
 
 
