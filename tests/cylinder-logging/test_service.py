@@ -448,7 +448,7 @@ def test_a_thread_waiting_for_the_gil_runs_between_two_slices_of_a_batch(
     a thread that wants it while the batch is handled (a request thread) gets it before the
     batch ends, not only after. Without the pauses, the listener would keep the GIL through
     the whole batch, well under CPython's 5 ms switch interval."""
-    from cylinder_logging.service import SLICE
+    from cylinder_logging.listening import SLICE
 
     order: list[str] = []
     handling = threading.Event()
@@ -487,7 +487,7 @@ def test_a_batch_of_many_slices_is_written_in_order_and_whole_on_stop(
     """Records of one request, spread over many slices and chunks of the default handler, are
     all written, in the order logged, by the time ``stop`` returns."""
     from cylinder_logging.batching import CHUNK
-    from cylinder_logging.service import SLICE
+    from cylinder_logging.listening import SLICE
 
     service = make_service(formatter=logging.Formatter("%(request_id)s %(message)s"))
     count = 3 * CHUNK + SLICE + 3

@@ -7,7 +7,7 @@ GIL, which costs the request threads waiting for it a hand-off between cores. A
 :meth:`logging.Handler.handle` would, joins the lines of up to :data:`CHUNK` records, and
 writes them with one ``write`` and one ``flush``. The listener formats a batch a few records at
 a time (:meth:`BatchStreamHandler.format_batch`), pausing between them so that a request thread
-waiting for the GIL gets it (see :mod:`cylinder_logging.service`), and writes the text of up
+waiting for the GIL gets it (see :mod:`cylinder_logging.listening`), and writes the text of up
 to :data:`CHUNK` records at once (:meth:`BatchStreamHandler.write_text`).
 """
 

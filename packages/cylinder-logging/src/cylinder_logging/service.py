@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 import atexit
-import contextlib
 import functools
 import logging
 import os
 import sys
 import threading
-import time
 import weakref
 from collections.abc import Mapping
 from types import TracebackType
 from typing import Self
 
-from .batching import CHUNK, BatchStreamHandler
-from .deferred import DEFERRABLE, CallSite, RecordBuilder, capture
-from .formatting import default_formatter, formats_as_default
-from .queueing import QueuedRecord, QueueingHandler, RecordQueue
+from .batching import BatchStreamHandler
+from .deferred import DEFERRABLE, CallSite, capture
+from .formatting import default_formatter
+from .listening import Listener
+from .queueing import QueueingHandler, RecordQueue
 
 __all__ = ["EXIT_FLUSH_TIMEOUT", "LogService"]
 
 #: The most seconds a service still running at interpreter exit spends flushing its queue.
 EXIT_FLUSH_TIMEOUT = 5.0
-#: Seconds the listener lets a burst of records gather before handling it: one thread switch
-#: per burst instead of one per record. Drains and stops do not wait for it.
-LINGER = 0.02
-#: How many records the listener hands to the handler between two pauses: with the default
-#: handler and format, a few tens of microseconds of work holding the GIL.
-SLICE = 8
-#: Seconds the listener sleeps between two slices of a batch, letting go of the GIL so that a
-#: request thread waiting for it takes it. A sleep, not a mere release: a thread that lets go of
-#: the GIL and takes it back at once keeps it (the waiting thread is still waking up), and
-#: CPython then makes the waiting thread wait out its whole switch interval, 5 ms, again. The
-#: kernel's timer slack makes this about 60 µs on Linux.
-PAUSE = 0.00002
 
 
 class LogService:
@@ -295,136 +282,9 @@ class LogService:
         self._thread = thread
 
     def _listen(self) -> None:
-        """Feed queued records to the handler until the queue is closed and empty."""
-        queue = self._queue
-        builder = RecordBuilder(os.getpid())
-        try:
-            while (batch := queue.get_batch(LINGER)) is not None:
-                try:
-                    builder.refresh()
-                    self._hand_on(batch, builder)
-                finally:
-                    queue.task_done(len(batch))  # one lock round per batch, not per record
-        finally:
-            queue.set_listening(False)
-
-    def _hand_on(self, batch: list[QueuedRecord], builder: RecordBuilder) -> None:
-        """Hand ``batch`` to the handler, in order, :data:`SLICE` records at a time.
-
-        Between two slices the listener sleeps for :data:`PAUSE` (unless the queue is
-        :meth:`~cylinder_logging.queueing.RecordQueue.pressed`): the GIL is let go long enough
-        for a request thread waiting for it to take it, so that a request never waits behind
-        more than one slice. Deferred records are built here, and only when the handler's level
-        lets them through. The default handler is given the text of up to
-        :data:`~cylinder_logging.batching.CHUNK` records to write at once. With the default
-        format and no filters, the text of a deferred record is made without making the record
-        (:meth:`~cylinder_logging.deferred.RecordBuilder.default_line`): the same text, for a
-        third of the work.
-        """
-        handler, queue = self._handler, self._queue
-        level = handler.level
-        if not isinstance(handler, BatchStreamHandler):
-            build, handle = builder.build, handler.handle
-            for start in range(0, len(batch), SLICE):
-                if start and not queue.pressed(len(batch) - start):
-                    time.sleep(PAUSE)
-                for item in batch[start : start + SLICE]:
-                    record: logging.LogRecord | None = None
-                    try:
-                        if isinstance(item, tuple):
-                            if item[0].level < level:
-                                continue
-                            record = build(item)
-                        elif item.levelno < level:
-                            continue
-                        else:
-                            record = item
-                        handle(record)
-                    except Exception:
-                        self._report(record if record is not None else _bare_record(item))
-            return
-        direct = (
-            type(handler) is BatchStreamHandler
-            and not handler.filters
-            and formats_as_default(handler.formatter)
-        )
-        terminator = handler.terminator
-        lines: list[str] = []
-        last: QueuedRecord | None = None  # the last record in `lines`, to report a failed write
-        try:
-            for start in range(0, len(batch), SLICE):
-                if start and not queue.pressed(len(batch) - start):
-                    time.sleep(PAUSE)
-                for item in batch[start : start + SLICE]:
-                    if direct and isinstance(item, tuple):
-                        if item[0].level < level:
-                            continue
-                        try:
-                            lines.append(builder.default_line(item) + terminator)
-                        except Exception:
-                            self._report(_bare_record(item))
-                            continue
-                        last = item
-                    else:
-                        record = self._record(item, builder, level)
-                        if record is None:
-                            continue
-                        text, passed = self._format(handler, record)
-                        if passed is None:
-                            continue
-                        lines.append(text)
-                        last = passed
-                    if len(lines) >= CHUNK:
-                        self._write(handler, "".join(lines), last, builder)
-                        lines.clear()
-                        last = None
-        finally:
-            if last is not None:
-                self._write(handler, "".join(lines), last, builder)
-
-    def _record(
-        self, item: QueuedRecord, builder: RecordBuilder, level: int
-    ) -> logging.LogRecord | None:
-        """The record ``item`` stands for, built if deferred; ``None`` below ``level`` or when
-        it cannot be built (reported to the handler)."""
-        if isinstance(item, logging.LogRecord):
-            return item if item.levelno >= level else None
-        if item[0].level < level:
-            return None
-        try:
-            return builder.build(item)
-        except Exception:
-            self._report(_bare_record(item))
-            return None
-
-    def _format(
-        self, handler: BatchStreamHandler, record: logging.LogRecord
-    ) -> tuple[str, logging.LogRecord | None]:
-        """The line of ``record`` from the batching handler, and the record if it passed."""
-        try:
-            return handler.format_batch((record,))
-        except Exception:
-            self._report(record)
-            return "", None
-
-    def _write(
-        self, handler: BatchStreamHandler, text: str, last: QueuedRecord, builder: RecordBuilder
-    ) -> None:
-        """Write ``text`` with the batching handler; ``last`` is reported if that fails."""
-        try:
-            handler.write_text(text)
-        except RecursionError:
-            raise
-        except Exception:
-            record = last if isinstance(last, logging.LogRecord) else None
-            with contextlib.suppress(Exception):
-                record = record or self._record(last, builder, 0)
-            self._report(record or _bare_record(last))
-
-    def _report(self, record: logging.LogRecord) -> None:
-        """Tell the handler that handling ``record`` failed (``handleError``), never raising."""
-        with contextlib.suppress(Exception):
-            self._handler.handleError(record)
+        """The listener thread: feeds queued records to the handler until the queue is closed
+        and empty (see :mod:`~cylinder_logging.listening`)."""
+        Listener(self._queue, self._handler).run()
 
     def _stop_at_exit(self) -> None:
         self.stop(EXIT_FLUSH_TIMEOUT)
@@ -476,17 +336,6 @@ def _make_record(
         None,
         site.func,
         dict(zip(site.attributes, values, strict=True)) if site.attributes else None,
-    )
-
-
-def _bare_record(item: QueuedRecord) -> logging.LogRecord:
-    """Return a record for a handler's ``handleError`` when a deferred record could not be
-    built (it always can be: this is a last resort, so that the failure is not silent)."""
-    if isinstance(item, logging.LogRecord):
-        return item
-    site, name, message = item[:3]
-    return logging.LogRecord(
-        name, site.level, site.pathname, site.lineno, message, None, None, site.func
     )
 
 
