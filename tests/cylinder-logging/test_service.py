@@ -496,3 +496,55 @@ def test_a_batch_of_many_slices_is_written_in_order_and_whole_on_stop(
             service.logger.info("r%d", n)
     assert service.stop(TIMEOUT)
     assert capsys.readouterr().err.splitlines() == [f"req-7 r{n}" for n in range(count)]
+
+
+def test_after_a_long_pause_the_rest_of_the_batch_is_handed_on_at_once(
+    make_service: ServiceFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pause after which the listener waited long for the GIL (here a thread that never lets
+    go of it: the listener gets it back only by CPython's forced switch, after 5 ms) says the
+    request threads are busy: the rest of the batch is handed on without more pauses, which
+    would only cost thread switches."""
+    import time
+
+    from cylinder_logging import listening
+
+    pauses: list[float] = []
+
+    class Watched:
+        """The ``time`` module as the listener sees it, noting each pause it sleeps."""
+
+        perf_counter = staticmethod(time.perf_counter)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            pauses.append(seconds)
+            time.sleep(seconds)
+
+    monkeypatch.setattr(listening, "time", Watched)
+    handled = threading.Event()
+    count = 15 * listening.SLICE  # one batch, small enough not to press the listener
+
+    class Noting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage() == f"r{count - 1}":
+                handled.set()
+
+    service = make_service(start=False, handler=Noting(), queue_length=0)
+    for n in range(count):
+        service.logger.info("r%d", n)
+    stop = threading.Event()
+
+    def hog() -> None:
+        while not stop.is_set():  # keeps the GIL but for forced switches
+            pass
+
+    thread = threading.Thread(target=hog)
+    thread.start()
+    try:
+        service.start()
+        assert handled.wait(TIMEOUT)
+    finally:
+        stop.set()
+        thread.join(TIMEOUT)
+    assert pauses == [listening.PAUSE]  # one pause, then none: 14 without the rule
