@@ -175,7 +175,9 @@ def test_hello_world_program_warns_under_cylinder_debug(tmp_path: Path) -> None:
                     assert time.monotonic() < deadline, "the example did not start"
                     time.sleep(0.1)
         finally:
-            server.terminate()
+            # Ctrl-C: a normal exit, which writes out the log queue. A SIGTERM kills Python on
+            # the spot, with the warning maybe still queued (docs/logging.md).
+            server.send_signal(signal.SIGINT)
             try:
                 output, _ = server.communicate(timeout=10)
             except subprocess.TimeoutExpired:
