@@ -9,12 +9,12 @@ can add files to a site it built earlier.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
-from cylinder_router import Site, listing
+from cylinder_router import FolderWatch, Site, listing
 
 SITE_NAME = "webapp1"
 
@@ -90,3 +90,11 @@ def listed_folders(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(listing, "read_listing", spy)
     return listed
+
+
+@pytest.fixture
+def watch() -> Iterator[FolderWatch]:
+    """A folder watch of its own, closed after the test."""
+    made = FolderWatch()
+    yield made
+    made.close()

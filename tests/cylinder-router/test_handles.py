@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,13 +14,6 @@ from cylinder_router import FolderHandles, FolderWatch, open_beneath
 from cylinder_router.handles import FolderHandle
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
-
-
-@pytest.fixture
-def watch() -> Iterator[FolderWatch]:
-    made = FolderWatch()
-    yield made
-    made.close()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,13 +33,6 @@ from cylinder_router import (
 )
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify is Linux's")
-
-
-@pytest.fixture
-def watch() -> Iterator[FolderWatch]:
-    made = FolderWatch()
-    yield made
-    made.close()
 
 
 def make(folder: Path, *names: str) -> Path:
